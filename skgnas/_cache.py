@@ -1,0 +1,108 @@
+"""On-disk reuse of fitted vectorizers across candidates and processes.
+
+A search trains many networks on the same cross-validation split. Their
+word vectors only depend on the training texts and the vectorizer settings,
+so the first fit of a split stores the fitted vectorizer and the token ids of
+its training texts under a key made of both; every later fit, in this
+process or in another one on the same machine, loads them instead of
+training Gensim again. A lock file per key makes concurrent workers wait for
+the one that trains.
+"""
+
+import os
+import pickle
+import tempfile
+import warnings
+
+import joblib
+from sklearn.base import clone
+
+from .exceptions import SkgnasWarning
+
+try:  # POSIX only; elsewhere concurrent workers may both train (still correct).
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+__all__ = ["fit_vectorizer_cached", "count_trainings"]
+
+_SUFFIX = ".vectors.pkl"
+_warned_dirs = set()
+
+
+def _key(vectorizer, texts):
+    params = clone(vectorizer).get_params(deep=False)
+    return joblib.hash((type(vectorizer).__qualname__, params, texts))
+
+
+def _fit(vectorizer, texts):
+    vectorizer = clone(vectorizer)
+    ids = vectorizer.fit_transform(texts)
+    return vectorizer, ids
+
+
+def fit_vectorizer_cached(vectorizer, texts, cache_dir):
+    """Return ``(fitted vectorizer, token ids of texts)``, reusing the cache.
+
+    With ``cache_dir=None`` the vectorizer is simply fitted. If the cache
+    folder cannot be created or written (a worker on another machine, a
+    read-only disk), the vectorizer is fitted here with one warning per
+    folder and process; results are the same, only slower.
+    """
+    if cache_dir is None:
+        return _fit(vectorizer, texts)
+    path = os.path.join(cache_dir, _key(vectorizer, texts) + _SUFFIX)
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        lock = open(path + ".lock", "a")
+    except OSError as exc:
+        _warn_unavailable(cache_dir, exc)
+        return _fit(vectorizer, texts)
+    with lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path, "rb") as stored:
+                return pickle.load(stored)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass
+        result = _fit(vectorizer, texts)
+        try:
+            _write_atomic(path, result)
+        except OSError as exc:
+            _warn_unavailable(cache_dir, exc)
+        return result
+
+
+def _write_atomic(path, obj):
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            pickle.dump(obj, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _warn_unavailable(cache_dir, exc):
+    if cache_dir in _warned_dirs:
+        return
+    _warned_dirs.add(cache_dir)
+    warnings.warn(
+        f"skgnas: vector cache {cache_dir!r} is unusable here ({exc}); word "
+        f"vectors are trained in this process instead.",
+        SkgnasWarning,
+        stacklevel=3,
+    )
+
+
+def count_trainings(cache_dir):
+    """Number of vectorizer fits stored in ``cache_dir``."""
+    try:
+        names = os.listdir(cache_dir)
+    except OSError:
+        return 0
+    return sum(name.endswith(_SUFFIX) for name in names)

@@ -1,0 +1,413 @@
+"""GensimNASClassifier: architecture search as a scikit-learn classifier."""
+
+import json
+import numbers
+import shutil
+import tempfile
+import time
+
+import numpy as np
+from joblib import effective_n_jobs
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import check_random_state
+
+from ._cache import count_trainings
+from ._space import SearchSpace
+from ._strategies import Evaluator, batch_size_for, make_strategy
+from ._textnet import TextNetClassifier
+from ._validation import check_labels, check_texts
+from ._vectorizer import GensimVectorizer
+from .exceptions import NotFittedYetError
+
+__all__ = ["GensimNASClassifier"]
+
+
+class _ArchitectureSearchCV(BaseSearchCV):
+    """scikit-learn's search CV, with candidates chosen by a strategy.
+
+    Everything else (parallel fits, scoring, ``error_score``, refit and the
+    layout of ``cv_results_``) is scikit-learn's own.
+    """
+
+    _parameter_constraints = {
+        **BaseSearchCV._parameter_constraints,
+        "run_strategy": [callable],
+    }
+
+    def __init__(self, estimator, run_strategy, *, scoring=None, n_jobs=None,
+                 refit=True, cv=None, verbose=0, error_score=np.nan):
+        super().__init__(
+            estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
+            cv=cv, verbose=verbose, error_score=error_score,
+        )
+        self.run_strategy = run_strategy
+
+    def _run_search(self, evaluate_candidates, **kwargs):
+        self.run_strategy(evaluate_candidates)
+
+
+class GensimNASClassifier(ClassifierMixin, BaseEstimator):
+    """Neural architecture search for text classification.
+
+    ``fit`` learns Gensim word vectors from the training texts, then searches
+    a space of PyTorch text networks (trained by skorch) with scikit-learn's
+    search-CV machinery and refits the best one on all the data. The fitted
+    estimator predicts on new raw text.
+
+    Parameters
+    ----------
+    search_space : dict or list of dict, default=None
+        Maps each searched setting to a list of values (or, for random
+        search, a scipy.stats distribution), e.g. ``{'num_layers': [1, 2,
+        3], 'layer_type': ['convolutional', 'recurrent'], 'activation':
+        ['relu', 'sigmoid']}``. Keys are listed in :data:`skgnas.SEARCH_KEYS`
+        and documented in ``docs/search_space.md``. Settings that do not
+        apply to a candidate's layer type are dropped, so equivalent
+        networks are trained once. ``None`` searches
+        :data:`skgnas.DEFAULT_SEARCH_SPACE`.
+    strategy : {'random', 'grid'}, default='random'
+        How candidates are chosen. ``'grid'`` tries every distinct
+        candidate; ``'random'`` draws ``n_trials`` distinct ones.
+    n_trials : int, default=10
+        Most candidates evaluated (ignored by ``'grid'``).
+    cv : int or cross-validation splitter, default=3
+        An int means shuffled, stratified folds seeded by ``random_state``.
+    scoring : str, callable, list or dict, default=None
+        Any scikit-learn scoring; ``None`` means accuracy.
+    vectorizer : GensimVectorizer, default=None
+        Word-vector settings shared by every candidate (searchable ones can
+        still be varied through ``vectorizer__*`` keys). ``None`` means
+        ``GensimVectorizer()``. Reachable as ``vectorizer__<name>`` in
+        ``set_params``.
+    max_epochs : int, default=10
+        Most training epochs of each candidate.
+    batch_size : int, default=64
+        Training batch size (searchable as ``batch_size``).
+    patience : int or None, default=3
+        Early-stopping patience of each candidate (``None``: no early
+        stopping).
+    device : str, default='cpu'
+        Torch device for training and prediction.
+    n_jobs : int, default=None
+        Parallel candidate x fold fits, through joblib (so
+        ``joblib.parallel_backend('dask')`` distributes them). ``None``
+        means 1 unless in a joblib backend context.
+    n_threads : int, default=None
+        Torch threads per fit; see :class:`TextNetClassifier`.
+    time_budget : float, default=None
+        Seconds after which no new candidate starts; the search then ends
+        normally with what has finished.
+    strategy_options : dict, default=None
+        Settings of the chosen strategy.
+    random_state : int, RandomState or None, default=None
+        Seeds folds, candidate choice, Gensim and torch: the same int gives
+        the same candidates, scores and best architecture.
+    verbose : int, default=0
+        - 0: silent.
+        - 1: one line per evaluated candidate and a summary.
+        - 2: also scikit-learn's search messages.
+        - 3: also skorch's table of epochs for every fit.
+    error_score : 'raise' or float, default=np.nan
+        Score of a candidate whose fit fails; ``'raise'`` re-raises.
+    refit : bool, str or callable, default=True
+        Refit the best candidate on all the data (a metric name with
+        multi-metric scoring), as in scikit-learn's searches.
+
+    Attributes
+    ----------
+    best_architecture_ : dict
+        Full settings of the best network, JSON-serialisable.
+    best_params_ : dict
+        Searched settings of the best candidate.
+    best_score_ : float
+        Its mean cross-validated score.
+    best_index_ : int
+        Its row in ``cv_results_``.
+    best_estimator_ : TextNetClassifier
+        The best candidate refitted on all the data.
+    cv_results_ : dict of ndarray
+        scikit-learn's table of results, one row per distinct candidate.
+    classes_ : ndarray
+        Class labels, in their original type.
+    n_vector_trainings_ : int
+        Gensim trainings during the search and refit.
+    search_time_ : float
+        Wall-clock seconds of ``fit``.
+
+    Examples
+    --------
+    >>> from skgnas import GensimNASClassifier, load_spam_sample
+    >>> X, y = load_spam_sample(return_X_y=True)
+    >>> nas = GensimNASClassifier(
+    ...     {'num_layers': [1, 2], 'layer_type': ['convolutional', 'bag']},
+    ...     n_trials=3, max_epochs=3, random_state=0,
+    ... ).fit(X, y)  # doctest: +SKIP
+    >>> nas.best_architecture_['layer_type']  # doctest: +SKIP
+    'bag'
+    """
+
+    def __init__(
+        self,
+        search_space=None,
+        *,
+        strategy="random",
+        n_trials=10,
+        cv=3,
+        scoring=None,
+        vectorizer=None,
+        max_epochs=10,
+        batch_size=64,
+        patience=3,
+        device="cpu",
+        n_jobs=None,
+        n_threads=None,
+        time_budget=None,
+        strategy_options=None,
+        random_state=None,
+        verbose=0,
+        error_score=np.nan,
+        refit=True,
+    ):
+        self.search_space = search_space
+        self.strategy = strategy
+        self.n_trials = n_trials
+        self.cv = cv
+        self.scoring = scoring
+        self.vectorizer = vectorizer
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.device = device
+        self.n_jobs = n_jobs
+        self.n_threads = n_threads
+        self.time_budget = time_budget
+        self.strategy_options = strategy_options
+        self.random_state = random_state
+        self.verbose = verbose
+        self.error_score = error_score
+        self.refit = refit
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def _check_params(self):
+        name = type(self).__name__
+        if not _is_positive_int(self.n_trials):
+            raise ValueError(
+                f"{name}: n_trials expects a positive int; received "
+                f"{self.n_trials!r}."
+            )
+        if self.time_budget is not None and not (
+            isinstance(self.time_budget, numbers.Real)
+            and not isinstance(self.time_budget, bool)
+            and self.time_budget > 0
+        ):
+            raise ValueError(
+                f"{name}: time_budget expects a positive number of seconds "
+                f"or None; received {self.time_budget!r}."
+            )
+        if not _is_positive_int(self.verbose + 1 if isinstance(
+                self.verbose, numbers.Integral) else None):
+            raise ValueError(
+                f"{name}: verbose expects an int >= 0; received "
+                f"{self.verbose!r}."
+            )
+        if self.vectorizer is not None and not isinstance(
+            self.vectorizer, GensimVectorizer
+        ):
+            raise TypeError(
+                f"{name}: vectorizer expects a GensimVectorizer or None; "
+                f"received {type(self.vectorizer).__name__}."
+            )
+
+    def _base_estimator(self, seed):
+        vectorizer = clone(self.vectorizer or GensimVectorizer())
+        return TextNetClassifier(
+            vectorizer,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            patience=self.patience,
+            device=self.device,
+            n_threads=self.n_threads,
+            random_state=seed,
+            verbose=int(self.verbose >= 3),
+        )
+
+    def _check_cv(self, y, seed):
+        if isinstance(self.cv, numbers.Integral) and not isinstance(
+            self.cv, bool
+        ):
+            if self.cv < 2:
+                raise ValueError(
+                    f"{type(self).__name__}: cv expects an int >= 2 or a "
+                    f"splitter; received {self.cv!r}."
+                )
+            return StratifiedKFold(self.cv, shuffle=True, random_state=seed)
+        return check_cv(self.cv, y, classifier=True)
+
+    def fit(self, X, y):
+        """Search architectures on ``X``, ``y`` and refit the best one.
+
+        Parameters
+        ----------
+        X : list, ndarray or pandas Series of str
+            Training documents (``bytes`` are decoded as UTF-8).
+        y : array-like of shape (n_samples,)
+            Labels: str, int or bool.
+
+        Returns
+        -------
+        self : GensimNASClassifier
+        """
+        started = time.monotonic()
+        self._check_params()
+        texts = check_texts(X)
+        rng = check_random_state(self.random_state)
+        cv_seed, strategy_seed, net_seed = rng.randint(2**31 - 1, size=3)
+        cv = self._check_cv(np.asarray(y) if not hasattr(y, "iloc") else y,
+                            int(cv_seed))
+        n_splits = cv.get_n_splits()
+        stratified = isinstance(cv, StratifiedKFold)
+        y = check_labels(
+            y, len(texts), min_per_class=n_splits if stratified else 1
+        )
+
+        base = self._base_estimator(int(net_seed))
+        space = SearchSpace(self.search_space, base.get_params())
+        strategy = make_strategy(
+            self.strategy, space, self.n_trials, int(strategy_seed),
+            self.strategy_options,
+        )
+        deadline = (
+            started + self.time_budget if self.time_budget is not None
+            else None
+        )
+        evaluators = []
+
+        def run_strategy(evaluate_candidates):
+            evaluator = Evaluator(
+                evaluate_candidates, space, _score_key(self.scoring,
+                                                       self.refit),
+                batch_size=batch_size_for(effective_n_jobs(self.n_jobs),
+                                          n_splits),
+                deadline=deadline,
+                report=self._report if self.verbose >= 1 else None,
+            )
+            evaluators.append(evaluator)
+            strategy.run(evaluator)
+            if evaluator.results is None:
+                raise ValueError(
+                    f"{type(self).__name__}: time_budget="
+                    f"{self.time_budget!r} s ran out before the first "
+                    f"candidate started; raise it."
+                )
+
+        cache_dir = tempfile.mkdtemp(prefix="skgnas-vectors-")
+        base.set_params(vector_cache=cache_dir)
+        search = _ArchitectureSearchCV(
+            base, run_strategy, scoring=self.scoring, n_jobs=self.n_jobs,
+            refit=self.refit, cv=cv, verbose=max(0, self.verbose - 1),
+            error_score=self.error_score,
+        )
+        try:
+            search.fit(texts, y)
+            n_trainings = count_trainings(cache_dir)
+        finally:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+
+        # Only now, with the search finished, replace earlier results.
+        self._set_results(search, space, y, n_trainings)
+        self.search_time_ = time.monotonic() - started
+        if self.verbose >= 1:
+            self._print_summary()
+        return self
+
+    def _set_results(self, search, space, y, n_trainings):
+        self.search_ = search
+        self.cv_results_ = search.cv_results_
+        self.multimetric_ = search.multimetric_
+        self.scorer_ = search.scorer_
+        self.n_splits_ = search.n_splits_
+        self.n_vector_trainings_ = n_trainings
+        for name in ("best_index_", "best_params_", "best_score_"):
+            if hasattr(search, name):
+                setattr(self, name, getattr(search, name))
+            elif hasattr(self, name):
+                delattr(self, name)
+        if hasattr(search, "best_params_"):
+            self.best_architecture_ = space.architecture(search.best_params_)
+        if hasattr(search, "best_estimator_"):
+            search.best_estimator_.set_params(vector_cache=None)
+            self.best_estimator_ = search.best_estimator_
+            self.classes_ = search.best_estimator_.classes_
+        else:
+            self.__dict__.pop("best_estimator_", None)
+            self.classes_ = np.unique(y)
+
+    def _report(self, candidate, score, n_done):
+        shown = ", ".join(f"{k}={v!r}" for k, v in candidate.items())
+        print(f"[skgnas] candidate {n_done}: score={score:.4f}  {shown}",
+              flush=True)
+
+    def _print_summary(self):
+        n = len(self.cv_results_["params"])
+        print(f"[skgnas] searched {n} candidates in {self.search_time_:.1f} s"
+              f" ({self.n_vector_trainings_} word-vector trainings)")
+        if hasattr(self, "best_architecture_"):
+            print(f"[skgnas] best score {self.best_score_:.4f}: "
+                  f"{json.dumps(self.best_architecture_)}", flush=True)
+
+    def _final_estimator(self):
+        if not hasattr(self, "best_estimator_"):
+            if hasattr(self, "cv_results_"):
+                raise NotFittedYetError(
+                    f"This {type(self).__name__} was fitted with refit="
+                    f"{self.refit!r}, so it holds no final model to predict "
+                    f"with; fit with refit=True."
+                )
+            raise NotFittedYetError(
+                f"This {type(self).__name__} is not fitted yet; call fit "
+                f"with training texts and labels first."
+            )
+        return self.best_estimator_
+
+    def predict(self, X):
+        """Predicted labels of new raw texts, in the type of ``y``."""
+        return self._final_estimator().predict(X)
+
+    def predict_proba(self, X):
+        """Class probabilities of new raw texts, columns as ``classes_``."""
+        return self._final_estimator().predict_proba(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on ``X``, ``y``, or the search's refit metric."""
+        self._final_estimator()
+        if self.multimetric_ or self.scoring is None:
+            return super().score(X, y, sample_weight=sample_weight)
+        return self.scorer_(self.best_estimator_, check_texts(X), y)
+
+
+def _is_positive_int(value):
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and value >= 1
+    )
+
+
+def _score_key(scoring, refit):
+    """The cv_results_ column that adaptive strategies optimise."""
+    if isinstance(scoring, (list, tuple, set, dict)):
+        if isinstance(refit, str):
+            return f"mean_test_{refit}"
+        first = sorted(scoring)[0] if not isinstance(scoring, dict) else (
+            next(iter(scoring))
+        )
+        return f"mean_test_{first}"
+    return "mean_test_score"

@@ -1,0 +1,207 @@
+"""PyTorch text networks built from an architecture description.
+
+Every network takes a batch of left-aligned token ids padded with id 0 and
+returns class logits. Padding is masked out of pooling and recurrence, and
+each batch is cut to its own longest document before any work is done, so a
+document gives the same output however much padding surrounds it.
+"""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ._vectorizer import PAD_ID
+
+__all__ = ["TextNet", "LAYER_TYPES", "ACTIVATIONS", "POOLINGS", "RNN_CELLS"]
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+}
+LAYER_TYPES = ("bag", "dense", "convolutional", "recurrent")
+POOLINGS = ("max", "mean")
+RNN_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+# Multiplier of the bigram hash; any large odd constant spreads pairs well.
+_BIGRAM_PRIME = 1_000_003
+
+
+def masked_pool(h, mask, how):
+    """Pool ``h`` (batch, length, channels) over the positions in ``mask``.
+
+    Documents with no tokens pool to zeros.
+    """
+    lengths = mask.sum(dim=1, keepdim=True)
+    if how == "mean":
+        summed = (h * mask.unsqueeze(-1)).sum(dim=1)
+        return summed / lengths.clamp(min=1)
+    filled = h.masked_fill(~mask.unsqueeze(-1), float("-inf"))
+    return filled.amax(dim=1).masked_fill(lengths == 0, 0.0)
+
+
+class TextNet(nn.Module):
+    """A text classifier over token ids.
+
+    Parameters
+    ----------
+    n_embeddings, embedding_dim : int
+        Shape of the embedding table. Its weights are copied in from Gensim
+        after construction (see :class:`skgnas.TextNetClassifier`).
+    n_classes : int
+        Number of output logits.
+    layer_type : {'bag', 'dense', 'convolutional', 'recurrent'}
+        ``'bag'``: mean of word (and, with ``ngrams=2``, hashed bigram)
+        embeddings fed straight to the output layer, as in fastText.
+        ``'dense'``: pooled embeddings, then ``num_layers`` fully connected
+        layers. ``'convolutional'``: ``num_layers`` 1-d convolutions, then
+        global pooling. ``'recurrent'``: ``num_layers`` stacked LSTM or GRU
+        layers, then pooling over their outputs.
+    num_layers, hidden_units : int
+        Depth and width of the hidden layers.
+    activation : str
+        Non-linearity of dense and convolutional layers.
+    dropout : float
+        Dropout rate before the output layer and between hidden layers.
+    pooling : {'max', 'mean'}
+        How positions are pooled into one vector.
+    kernel_size : int
+        Width of the convolutions.
+    rnn_cell : {'lstm', 'gru'}
+    bidirectional : bool
+    ngrams : {1, 2}
+        For ``'bag'``: 2 adds hashed bigram embeddings.
+    ngram_buckets : int
+        Number of hash buckets for bigrams.
+    freeze_embeddings : bool
+        Keep the Gensim vectors fixed during training.
+    trim_batches : bool
+        Cut each batch to its longest document (always gives the same
+        outputs; turning it off only exists to prove that).
+    """
+
+    def __init__(
+        self,
+        n_embeddings,
+        embedding_dim,
+        n_classes,
+        layer_type="convolutional",
+        num_layers=1,
+        hidden_units=64,
+        activation="relu",
+        dropout=0.2,
+        pooling="max",
+        kernel_size=3,
+        rnn_cell="gru",
+        bidirectional=False,
+        ngrams=1,
+        ngram_buckets=2**16,
+        freeze_embeddings=False,
+        trim_batches=True,
+    ):
+        super().__init__()
+        self.layer_type = layer_type
+        self.pooling = pooling
+        self.trim_batches = trim_batches
+        self.embedding = nn.Embedding(
+            n_embeddings, embedding_dim, padding_idx=PAD_ID
+        )
+        self.embedding.weight.requires_grad_(not freeze_embeddings)
+        self.dropout = nn.Dropout(dropout)
+
+        if layer_type == "bag":
+            self.bigrams = (
+                nn.Embedding(ngram_buckets, embedding_dim) if ngrams == 2
+                else None
+            )
+            if self.bigrams is not None:
+                nn.init.normal_(self.bigrams.weight, std=0.01)
+            out_dim = embedding_dim
+        elif layer_type == "dense":
+            layers, width = [], embedding_dim
+            for _ in range(num_layers):
+                layers += [
+                    nn.Linear(width, hidden_units),
+                    ACTIVATIONS[activation](),
+                    nn.Dropout(dropout),
+                ]
+                width = hidden_units
+            self.hidden = nn.Sequential(*layers)
+            out_dim = width
+        elif layer_type == "convolutional":
+            self.convs = nn.ModuleList(
+                nn.Conv1d(
+                    embedding_dim if i == 0 else hidden_units,
+                    hidden_units,
+                    kernel_size,
+                    padding="same",
+                )
+                for i in range(num_layers)
+            )
+            self.act = ACTIVATIONS[activation]()
+            out_dim = hidden_units
+        elif layer_type == "recurrent":
+            self.rnn = RNN_CELLS[rnn_cell](
+                embedding_dim,
+                hidden_units,
+                num_layers=num_layers,
+                batch_first=True,
+                bidirectional=bidirectional,
+                dropout=dropout if num_layers > 1 else 0.0,
+            )
+            out_dim = hidden_units * (2 if bidirectional else 1)
+        else:
+            raise ValueError(
+                f"TextNet: layer_type expects one of {list(LAYER_TYPES)}; "
+                f"received {layer_type!r}."
+            )
+        self.output = nn.Linear(out_dim, n_classes)
+
+    def forward(self, X):
+        X = X.long()
+        mask = X != PAD_ID
+        if self.trim_batches:
+            longest = int(mask.sum(dim=1).max().clamp(min=1))
+            X, mask = X[:, :longest], mask[:, :longest]
+        emb = self.embedding(X)
+        features = getattr(self, "_forward_" + self.layer_type)(X, emb, mask)
+        return self.output(self.dropout(features))
+
+    def _forward_bag(self, X, emb, mask):
+        total = (emb * mask.unsqueeze(-1)).sum(dim=1)
+        count = mask.sum(dim=1, keepdim=True)
+        if self.bigrams is not None and X.shape[1] > 1:
+            pair_mask = mask[:, 1:] & mask[:, :-1]
+            buckets = (X[:, :-1] * _BIGRAM_PRIME + X[:, 1:]) % (
+                self.bigrams.num_embeddings
+            )
+            pairs = self.bigrams(buckets) * pair_mask.unsqueeze(-1)
+            total = total + pairs.sum(dim=1)
+            count = count + pair_mask.sum(dim=1, keepdim=True)
+        return total / count.clamp(min=1)
+
+    def _forward_dense(self, X, emb, mask):
+        return self.hidden(masked_pool(emb, mask, self.pooling))
+
+    def _forward_convolutional(self, X, emb, mask):
+        h = emb.transpose(1, 2)
+        channel_mask = mask.unsqueeze(1)
+        for conv in self.convs:
+            # Zeroing padded positions after each layer makes the next
+            # convolution see exactly the zeros of its own "same" padding.
+            h = self.act(conv(h)) * channel_mask
+        return masked_pool(h.transpose(1, 2), mask, self.pooling)
+
+    def _forward_recurrent(self, X, emb, mask):
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(
+            emb, lengths, batch_first=True, enforce_sorted=False
+        )
+        out, _ = self.rnn(packed)
+        out, _ = pad_packed_sequence(
+            out, batch_first=True, total_length=X.shape[1]
+        )
+        return masked_pool(out, mask, self.pooling)

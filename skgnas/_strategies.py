@@ -1,0 +1,182 @@
+"""Search strategies: which candidates to evaluate, and in what order.
+
+A strategy never trains anything itself. It proposes candidates (dicts of
+:class:`TextNetClassifier` parameters) to an :class:`Evaluator`, which hands
+them to scikit-learn's search-CV candidate evaluator, answers duplicates
+from the results so far, and refuses new work once the time budget is spent.
+New strategies subclass :class:`Strategy` and register in ``STRATEGIES``.
+"""
+
+import math
+import time
+
+import numpy as np
+
+__all__ = ["Evaluator", "Strategy", "STRATEGIES", "make_strategy"]
+
+
+class Evaluator:
+    """Runs candidates through scikit-learn and remembers their scores.
+
+    Parameters
+    ----------
+    evaluate_candidates : callable
+        The callback scikit-learn's ``BaseSearchCV._run_search`` receives.
+    space : SearchSpace
+        Gives each candidate its canonical key.
+    score_key : str
+        Column of ``cv_results_`` that strategies optimise.
+    batch_size : int
+        Candidates sent to scikit-learn at once: enough to keep every
+        worker busy, few enough to check the clock often.
+    deadline : float or None
+        ``time.monotonic()`` after which no candidate starts.
+    report : callable or None
+        Called with ``(candidate, score, n_done)`` after each candidate.
+    """
+
+    def __init__(self, evaluate_candidates, space, score_key, *,
+                 batch_size=1, deadline=None, report=None):
+        self._evaluate_candidates = evaluate_candidates
+        self.space = space
+        self.score_key = score_key
+        self.batch_size = max(1, int(batch_size))
+        self.deadline = deadline
+        self.report = report
+        self.results = None
+        self._index = {}
+
+    @property
+    def n_evaluated(self):
+        return len(self._index)
+
+    def out_of_time(self):
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def score_of(self, candidate):
+        """Mean CV score of an evaluated candidate (NaN if it failed)."""
+        index = self._index.get(self.space.key_of(candidate))
+        if index is None:
+            return None
+        return float(self.results[self.score_key][index])
+
+    def __call__(self, candidates, *, extra=None):
+        """Evaluate ``candidates``; return their scores in the same order.
+
+        Candidates seen before are answered from earlier results. A score is
+        None for a candidate left out because the time budget ran out.
+        ``extra`` maps column names to one value per candidate, stored in
+        ``cv_results_`` beside the scores.
+        """
+        candidates = [self.space.canonical(c) for c in candidates]
+        pending, pending_extra, queued = [], [], set()
+        for position, candidate in enumerate(candidates):
+            key = self.space.key_of(candidate)
+            if key in self._index or key in queued:
+                continue
+            queued.add(key)
+            pending.append(candidate)
+            pending_extra.append(position)
+
+        for start in range(0, len(pending), self.batch_size):
+            if self.out_of_time():
+                break
+            batch = pending[start:start + self.batch_size]
+            more = None
+            if extra is not None:
+                rows = pending_extra[start:start + self.batch_size]
+                more = {k: [v[i] for i in rows] for k, v in extra.items()}
+            self.results = self._evaluate_candidates(batch, more_results=more)
+            first = len(self.results["params"]) - len(batch)
+            for offset, candidate in enumerate(batch):
+                self._index[self.space.key_of(candidate)] = first + offset
+                if self.report is not None:
+                    self.report(
+                        candidate, self.score_of(candidate), self.n_evaluated
+                    )
+        return [self.score_of(c) for c in candidates]
+
+
+class Strategy:
+    """Base class: proposes candidates until its budget is spent.
+
+    Parameters
+    ----------
+    space : SearchSpace
+    n_trials : int
+        Most distinct candidates to evaluate.
+    random_state : int
+        Seed of every random choice the strategy makes.
+    options : dict
+        Strategy-specific settings (``strategy_options``).
+    """
+
+    #: Settings a subclass accepts in ``options``, with their defaults.
+    option_defaults = {}
+
+    def __init__(self, space, n_trials, random_state, options=None):
+        self.space = space
+        self.n_trials = n_trials
+        self.random_state = random_state
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(self.option_defaults))
+        if unknown:
+            raise ValueError(
+                f"strategy_options has unknown keys {unknown} for "
+                f"strategy {self.name!r}; valid keys are "
+                f"{sorted(self.option_defaults) or 'none'}."
+            )
+        self.options = {**self.option_defaults, **options}
+
+    name = None
+
+    def run(self, evaluate):
+        """Propose candidates to ``evaluate`` (an :class:`Evaluator`)."""
+        raise NotImplementedError
+
+
+class GridStrategy(Strategy):
+    """Every distinct candidate of a finite space, in grid order.
+
+    ``n_trials`` is ignored: the grid is the budget (``time_budget`` still
+    stops it early).
+    """
+
+    name = "grid"
+
+    def run(self, evaluate):
+        evaluate(self.space.grid())
+
+
+class RandomStrategy(Strategy):
+    """``n_trials`` distinct candidates drawn uniformly at random."""
+
+    name = "random"
+
+    def run(self, evaluate):
+        evaluate(self.space.sample(self.n_trials, self.random_state))
+
+
+STRATEGIES = {cls.name: cls for cls in (GridStrategy, RandomStrategy)}
+
+
+def make_strategy(name, space, n_trials, random_state, options=None):
+    """Instantiate the strategy called ``name``."""
+    if name not in STRATEGIES:
+        raise ValueError(
+            f"GensimNASClassifier: strategy expects one of "
+            f"{sorted(STRATEGIES)}; received {name!r}."
+        )
+    return STRATEGIES[name](space, n_trials, random_state, options)
+
+
+def batch_size_for(n_jobs, n_splits):
+    """Candidates per batch that keep ``n_jobs`` workers busy."""
+    return max(1, math.ceil(n_jobs / max(1, n_splits)))
+
+
+def nan_to_worst(scores):
+    """Scores with failures (NaN or None) replaced by -inf, for ranking."""
+    return np.array(
+        [-np.inf if s is None or np.isnan(s) else s for s in scores], float
+    )

@@ -1,0 +1,332 @@
+"""One text network trained by skorch: the estimator a search evaluates."""
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.validation import check_is_fitted
+
+from ._cache import fit_vectorizer_cached
+from ._networks import TextNet
+from ._space import SEARCH_KEYS, SearchSpace
+from ._threads import torch_threads
+from ._validation import check_labels, check_texts
+from ._vectorizer import GensimVectorizer
+from .exceptions import NotFittedYetError
+
+__all__ = ["TextNetClassifier"]
+
+
+class TextNetClassifier(ClassifierMixin, BaseEstimator):
+    """A single text network over Gensim vectors, trained with skorch.
+
+    ``fit`` learns word vectors from the training texts with ``vectorizer``,
+    copies them into the network's embedding layer and trains the network
+    with early stopping on a stratified validation part of the training
+    data. :class:`GensimNASClassifier` searches over the parameters of this
+    estimator; use it directly to train one known architecture.
+
+    Parameters
+    ----------
+    vectorizer : GensimVectorizer, default=None
+        Produces token ids and the embedding matrix. ``None`` means
+        ``GensimVectorizer()``. Nested settings are reachable as
+        ``vectorizer__<name>``.
+    layer_type : {'bag', 'dense', 'convolutional', 'recurrent'}, \
+default='convolutional'
+        Family of the network; see :class:`skgnas.TextNet`.
+    num_layers : int, default=1
+        Hidden layers (dense), convolutions (convolutional) or stacked
+        recurrent layers (recurrent).
+    hidden_units : int, default=64
+        Width of each hidden layer.
+    activation : {'relu', 'tanh', 'sigmoid', 'gelu', 'elu', 'leaky_relu'}, \
+default='relu'
+        Non-linearity of dense and convolutional layers.
+    dropout : float, default=0.2
+        Dropout rate, in [0, 1).
+    pooling : {'max', 'mean'}, default='max'
+        Pooling over token positions.
+    kernel_size : int, default=3
+        Convolution width.
+    rnn_cell : {'gru', 'lstm'}, default='gru'
+    bidirectional : bool, default=False
+    ngrams : {1, 2}, default=2
+        For ``layer_type='bag'``: add hashed bigram embeddings when 2.
+    freeze_embeddings : bool, default=False
+        Keep the Gensim vectors fixed instead of fine-tuning them.
+    lr : float, default=3e-3
+        Learning rate of Adam.
+    weight_decay : float, default=0.0
+        L2 penalty of Adam.
+    batch_size : int, default=64
+    max_epochs : int, default=10
+        Upper bound on training epochs.
+    patience : int or None, default=3
+        Stop after this many epochs without a lower validation loss and
+        restore the best epoch's weights. ``None`` trains ``max_epochs``
+        epochs on all the training data.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    device : str, default='cpu'
+        Torch device, e.g. ``'cuda'``.
+    n_threads : int, default=None
+        Torch threads during ``fit`` and ``predict``; the previous setting
+        is restored afterwards. ``None`` follows ``OMP_NUM_THREADS`` when
+        set (as joblib, Dask and Ray workers do), else torch's setting.
+    vector_cache : str, default=None
+        Folder in which fitted vectorizers are shared between fits on the
+        same texts; set by :class:`GensimNASClassifier` during a search.
+    random_state : int, default=None
+        Seeds torch and the validation split. ``None`` draws a seed.
+    verbose : int, default=0
+        0 is silent; 1 or more prints skorch's table of epochs.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels, in their original type.
+    vectorizer_ : GensimVectorizer
+        The fitted vectorizer.
+    net_ : skorch.NeuralNetClassifier
+        The trained network.
+    n_epochs_ : int
+        Epochs actually trained.
+    best_epoch_ : int
+        Epoch (1-based) whose weights were kept.
+    """
+
+    def __init__(
+        self,
+        vectorizer=None,
+        *,
+        layer_type="convolutional",
+        num_layers=1,
+        hidden_units=64,
+        activation="relu",
+        dropout=0.2,
+        pooling="max",
+        kernel_size=3,
+        rnn_cell="gru",
+        bidirectional=False,
+        ngrams=2,
+        freeze_embeddings=False,
+        lr=3e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=10,
+        patience=3,
+        validation_fraction=0.1,
+        device="cpu",
+        n_threads=None,
+        vector_cache=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.vectorizer = vectorizer
+        self.layer_type = layer_type
+        self.num_layers = num_layers
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.dropout = dropout
+        self.pooling = pooling
+        self.kernel_size = kernel_size
+        self.rnn_cell = rnn_cell
+        self.bidirectional = bidirectional
+        self.ngrams = ngrams
+        self.freeze_embeddings = freeze_embeddings
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.n_threads = n_threads
+        self.vector_cache = vector_cache
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def _check_params(self):
+        for key, (check, _) in SEARCH_KEYS.items():
+            if "__" in key or key == "max_epochs":
+                continue
+            value = getattr(self, key)
+            if not check.accepts(value):
+                raise ValueError(
+                    f"{type(self).__name__}: {key} expects "
+                    f"{check.describe()}; received {value!r}."
+                )
+        if not isinstance(self.max_epochs, (int, np.integer)) or (
+            self.max_epochs < 1
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: max_epochs expects a positive int; "
+                f"received {self.max_epochs!r}."
+            )
+        if self.patience is not None and (
+            not isinstance(self.patience, (int, np.integer))
+            or self.patience < 1
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: patience expects a positive int or "
+                f"None; received {self.patience!r}."
+            )
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError(
+                f"{type(self).__name__}: validation_fraction expects a float "
+                f"in (0, 1); received {self.validation_fraction!r}."
+            )
+
+    def fit(self, X, y):
+        """Learn word vectors from ``X`` and train the network.
+
+        Parameters
+        ----------
+        X : list, ndarray or pandas Series of str
+            Training documents.
+        y : array-like of shape (n_samples,)
+            Labels: str, int or bool.
+
+        Returns
+        -------
+        self : TextNetClassifier
+        """
+        self._check_params()
+        texts = check_texts(X)
+        y = check_labels(y, len(texts))
+        encoder = LabelEncoder().fit(y)
+        targets = encoder.transform(y).astype(np.int64)
+        seed = (
+            self.random_state if self.random_state is not None
+            else int(np.random.randint(2**31 - 1))
+        )
+
+        with torch_threads(self.n_threads):
+            vectorizer = (
+                self.vectorizer if self.vectorizer is not None
+                else GensimVectorizer()
+            )
+            vectorizer, ids = fit_vectorizer_cached(
+                vectorizer, texts, self.vector_cache
+            )
+            net = self._build_net(vectorizer.embedding_, targets, seed)
+            torch.manual_seed(seed)
+            net.initialize()
+            with torch.no_grad():
+                net.module_.embedding.weight.copy_(
+                    torch.from_numpy(vectorizer.embedding_)
+                )
+            net.partial_fit(ids, targets)
+
+        history = net.history
+        self.classes_ = encoder.classes_
+        self.vectorizer_ = vectorizer
+        self.net_ = net
+        self.n_epochs_ = len(history)
+        self.best_epoch_ = self._best_epoch(history)
+        return self
+
+    def _use_validation(self, targets):
+        """Early stopping needs a validation part holding every class."""
+        if self.patience is None:
+            return False
+        counts = np.bincount(targets)
+        n_valid = int(len(targets) * self.validation_fraction)
+        return counts.min() >= 2 and n_valid >= len(counts)
+
+    def _build_net(self, embedding, targets, seed):
+        validate = self._use_validation(targets)
+        callbacks = []
+        if validate:
+            callbacks.append((
+                "early_stopping",
+                EarlyStopping(
+                    patience=self.patience, load_best=True,
+                    sink=print if self.verbose else _silent,
+                ),
+            ))
+        return NeuralNetClassifier(
+            TextNet,
+            module__n_embeddings=embedding.shape[0],
+            module__embedding_dim=embedding.shape[1],
+            module__n_classes=int(targets.max()) + 1,
+            module__layer_type=self.layer_type,
+            module__num_layers=self.num_layers,
+            module__hidden_units=self.hidden_units,
+            module__activation=self.activation,
+            module__dropout=self.dropout,
+            module__pooling=self.pooling,
+            module__kernel_size=self.kernel_size,
+            module__rnn_cell=self.rnn_cell,
+            module__bidirectional=self.bidirectional,
+            module__ngrams=self.ngrams,
+            module__freeze_embeddings=self.freeze_embeddings,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=(
+                ValidSplit(
+                    self.validation_fraction, stratified=True,
+                    random_state=seed,
+                ) if validate else None
+            ),
+            callbacks=callbacks,
+            iterator_train__shuffle=True,
+            classes=np.arange(int(targets.max()) + 1),
+            device=self.device,
+            verbose=self.verbose,
+        )
+
+    @staticmethod
+    def _best_epoch(history):
+        if "valid_loss" not in history[-1]:
+            return len(history)
+        losses = history[:, "valid_loss"]
+        return int(np.argmin(losses)) + 1
+
+    def _check_fitted(self):
+        try:
+            check_is_fitted(self, "net_")
+        except Exception as exc:
+            raise NotFittedYetError(
+                f"This {type(self).__name__} is not fitted yet; call fit "
+                f"with training texts and labels first."
+            ) from exc
+
+    def transform_ids(self, X):
+        """Token ids of ``X`` as the network sees them."""
+        self._check_fitted()
+        return self.vectorizer_.transform(check_texts(X))
+
+    def predict_proba(self, X):
+        """Class probabilities of new raw texts, columns as ``classes_``."""
+        ids = self.transform_ids(X)
+        with torch_threads(self.n_threads):
+            return self.net_.predict_proba(ids)
+
+    def predict(self, X):
+        """Predicted labels of new raw texts, in the type of ``y``."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def get_architecture(self):
+        """The network's settings as a JSON-ready dict."""
+        params = self.get_params(deep=True)
+        return SearchSpace(None, params).architecture({})
+
+
+def _silent(*args, **kwargs):
+    """A sink that drops skorch's messages."""

@@ -1,0 +1,238 @@
+"""Gensim word vectors as a scikit-learn transformer producing token ids."""
+
+import numbers
+
+import numpy as np
+from gensim.models import Doc2Vec, FastText, Word2Vec
+from gensim.models.doc2vec import TaggedDocument
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._tokenize import simple_tokenize
+from ._validation import check_texts
+
+__all__ = ["GensimVectorizer", "PAD_ID", "UNK_ID"]
+
+PAD_ID = 0
+UNK_ID = 1
+
+# Gensim's training loop cuts every sentence after this many tokens, so long
+# documents are fed to it in pieces of at most this size.
+_GENSIM_MAX_SENTENCE = 10_000
+
+_MODELS = ("word2vec", "fasttext", "doc2vec")
+
+
+def _check_positive_int(name, value):
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, bool)
+        or value < 1
+    ):
+        raise ValueError(
+            f"GensimVectorizer: {name} expects a positive int; received "
+            f"{value!r}."
+        )
+
+
+def _chunks(tokens):
+    """Split one token list into pieces Gensim will not truncate."""
+    if len(tokens) <= _GENSIM_MAX_SENTENCE:
+        return [tokens]
+    return [
+        tokens[start:start + _GENSIM_MAX_SENTENCE]
+        for start in range(0, len(tokens), _GENSIM_MAX_SENTENCE)
+    ]
+
+
+class GensimVectorizer(TransformerMixin, BaseEstimator):
+    """Learn Gensim word vectors and turn texts into padded token ids.
+
+    ``fit`` trains Word2Vec, FastText or Doc2Vec on the training texts only.
+    ``transform`` maps each text to a row of integer token ids, left-aligned
+    and padded with :data:`PAD_ID`; words outside the vocabulary become
+    :data:`UNK_ID`. ``embedding_`` holds one vector per id, so a network can
+    look vectors up with an embedding layer instead of receiving a dense
+    ``n_docs x max_len x dim`` array.
+
+    Parameters
+    ----------
+    model : {'word2vec', 'fasttext', 'doc2vec'}, default='word2vec'
+        Gensim model to train. For ``'doc2vec'`` the word vectors learnt
+        alongside the document vectors are used.
+    vector_size : int, default=100
+        Dimension of the word vectors.
+    window : int, default=5
+        Context window of the Gensim model.
+    min_count : int, default=2
+        Words seen fewer times in the training texts are left out of the
+        vocabulary and mapped to the unknown-word id.
+    sg : {0, 1}, default=0
+        1 for skip-gram, 0 for CBOW. For Doc2Vec, 1 selects PV-DBOW (with
+        word training) and 0 PV-DM.
+    epochs : int, default=5
+        Passes of Gensim over the training texts.
+    max_len : int, default=400
+        Documents are cut to their first ``max_len`` tokens when transformed.
+        Vector training always sees every token.
+    tokenizer : callable, default=None
+        Maps a str to a list of str. ``None`` means
+        :func:`skgnas.simple_tokenize`. Define it at module level so the
+        estimator can be pickled and sent to other processes.
+    seed : int, default=0
+        Seed of the Gensim model.
+    workers : int, default=1
+        Gensim worker threads. Values above 1 train faster but make the
+        vectors depend on thread timing.
+
+    Attributes
+    ----------
+    vocabulary_ : dict of str to int
+        Token id of each word in the vocabulary.
+    embedding_ : ndarray of shape (n_ids, vector_size), dtype float32
+        Row ``i`` is the vector of token id ``i``: row :data:`PAD_ID` is
+        zeros, row :data:`UNK_ID` the mean of all word vectors.
+    n_tokens_trained_ : int
+        Tokens Gensim saw during training.
+    """
+
+    def __init__(
+        self,
+        model="word2vec",
+        *,
+        vector_size=100,
+        window=5,
+        min_count=2,
+        sg=0,
+        epochs=5,
+        max_len=400,
+        tokenizer=None,
+        seed=0,
+        workers=1,
+    ):
+        self.model = model
+        self.vector_size = vector_size
+        self.window = window
+        self.min_count = min_count
+        self.sg = sg
+        self.epochs = epochs
+        self.max_len = max_len
+        self.tokenizer = tokenizer
+        self.seed = seed
+        self.workers = workers
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags
+
+    def _check_params(self):
+        if self.model not in _MODELS:
+            raise ValueError(
+                f"GensimVectorizer: model expects one of {list(_MODELS)}; "
+                f"received {self.model!r}."
+            )
+        for name in ("vector_size", "window", "min_count", "epochs",
+                     "max_len", "workers"):
+            _check_positive_int(name, getattr(self, name))
+        if self.sg not in (0, 1):
+            raise ValueError(
+                f"GensimVectorizer: sg expects 0 (CBOW) or 1 (skip-gram); "
+                f"received {self.sg!r}."
+            )
+        if self.tokenizer is not None and not callable(self.tokenizer):
+            raise TypeError(
+                f"GensimVectorizer: tokenizer expects a callable mapping a "
+                f"str to a list of str; received {self.tokenizer!r}."
+            )
+
+    def _tokenize(self, texts):
+        tokenizer = self.tokenizer or simple_tokenize
+        return [tokenizer(text) for text in texts]
+
+    def _build_model(self):
+        common = dict(
+            vector_size=self.vector_size,
+            window=self.window,
+            min_count=self.min_count,
+            epochs=self.epochs,
+            seed=self.seed,
+            workers=self.workers,
+        )
+        if self.model == "word2vec":
+            return Word2Vec(sg=self.sg, **common)
+        if self.model == "fasttext":
+            return FastText(sg=self.sg, **common)
+        return Doc2Vec(dm=1 - self.sg, dbow_words=self.sg, **common)
+
+    def fit(self, X, y=None):
+        """Train the Gensim model on ``X`` and build the id vocabulary."""
+        self._check_params()
+        self._fit_tokens(self._tokenize(check_texts(X)))
+        return self
+
+    def _fit_tokens(self, tokens):
+        sentences = [piece for doc in tokens for piece in _chunks(doc)]
+        if self.model == "doc2vec":
+            sentences = [
+                TaggedDocument(words, [i]) for i, words in enumerate(sentences)
+            ]
+
+        gensim_model = self._build_model()
+        gensim_model.build_vocab(sentences)
+        if len(gensim_model.wv) == 0:
+            raise ValueError(
+                f"GensimVectorizer: the vocabulary is empty: no word occurs "
+                f"at least min_count={self.min_count} times in the "
+                f"{len(tokens)} training documents. Lower min_count or pass "
+                f"more text."
+            )
+        gensim_model.train(
+            sentences,
+            total_examples=gensim_model.corpus_count,
+            epochs=gensim_model.epochs,
+        )
+
+        words = gensim_model.wv.index_to_key
+        vectors = np.asarray(gensim_model.wv.vectors, dtype=np.float32)
+        embedding = np.zeros((len(words) + 2, self.vector_size), np.float32)
+        embedding[UNK_ID] = vectors.mean(axis=0)
+        embedding[2:] = vectors
+        self.vocabulary_ = {word: i + 2 for i, word in enumerate(words)}
+        self.embedding_ = embedding
+        self.n_tokens_trained_ = int(sum(len(doc) for doc in tokens))
+
+    def transform(self, X):
+        """Map texts to token ids.
+
+        Returns
+        -------
+        ids : ndarray of shape (n_docs, max_len), dtype int32
+            Token ids, left-aligned, padded with :data:`PAD_ID`. Empty
+            documents are all padding.
+        """
+        check_is_fitted(self, "vocabulary_")
+        texts = check_texts(X)
+        return self._encode(self._tokenize(texts))
+
+    def fit_transform(self, X, y=None):
+        """Fit on ``X`` and return its token ids, tokenizing only once."""
+        self._check_params()
+        tokens = self._tokenize(check_texts(X))
+        self._fit_tokens(tokens)
+        return self._encode(tokens)
+
+    def _encode(self, tokens):
+        ids = np.zeros((len(tokens), self.max_len), dtype=np.int32)
+        vocab = self.vocabulary_
+        for row, doc in enumerate(tokens):
+            doc = doc[: self.max_len]
+            ids[row, : len(doc)] = [vocab.get(word, UNK_ID) for word in doc]
+        return ids
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: token positions."""
+        check_is_fitted(self, "vocabulary_")
+        return np.asarray([f"token{i}" for i in range(self.max_len)], object)
