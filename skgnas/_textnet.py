@@ -97,6 +97,8 @@ default='relu'
         Epochs actually trained.
     best_epoch_ : int
         Epoch (1-based) whose weights were kept.
+    n_threads_ : int
+        Torch threads used during ``fit``.
     """
 
     def __init__(
@@ -212,7 +214,7 @@ default='relu'
             else int(np.random.randint(2**31 - 1))
         )
 
-        with torch_threads(self.n_threads):
+        with torch_threads(self.n_threads) as n_threads:
             vectorizer = (
                 self.vectorizer if self.vectorizer is not None
                 else GensimVectorizer()
@@ -233,6 +235,7 @@ default='relu'
         self.classes_ = encoder.classes_
         self.vectorizer_ = vectorizer
         self.net_ = net
+        self.n_threads_ = n_threads
         self.n_epochs_ = len(history)
         self.best_epoch_ = self._best_epoch(history)
         return self
