@@ -1,15 +1,21 @@
 """GensimNASClassifier: architecture search as a scikit-learn classifier."""
 
+import contextlib
 import json
 import numbers
 import shutil
 import tempfile
+import threading
 import time
+import warnings
+from collections import Counter
 
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import _search as _sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
@@ -45,7 +51,73 @@ class _ArchitectureSearchCV(BaseSearchCV):
         self.run_strategy = run_strategy
 
     def _run_search(self, evaluate_candidates, **kwargs):
-        self.run_strategy(evaluate_candidates)
+        with _failures_checked_per_search() as failures:
+            self.run_strategy(evaluate_candidates)
+        if failures and all(error is not None for error in failures):
+            summary = "\n".join(
+                f"{n} fits failed with:\n{error}"
+                for error, n in Counter(failures).items()
+            )
+            raise ValueError(
+                f"All the {len(failures)} fits of the search failed; the "
+                f"search space or the estimator settings are likely "
+                f"misconfigured (set error_score='raise' to debug).\n"
+                f"{summary}"
+            )
+
+
+_hook = threading.local()
+_hook_lock = threading.Lock()
+_hook_users = 0
+
+
+def _warn_per_batch(results, error_score):
+    """scikit-learn's fit-failure check, judged per search, not per batch."""
+    errors = getattr(_hook, "errors", None)
+    if errors is None:  # a plain scikit-learn search in another thread
+        return _sklearn_warn_or_raise(results, error_score)
+    errors.extend(result["fit_error"] for result in results)
+    failed = [r["fit_error"] for r in results if r["fit_error"] is not None]
+    if not failed or len(failed) < len(results):
+        return _sklearn_warn_or_raise(results, error_score)
+    warnings.warn(
+        f"{len(failed)} fits failed out of a total of {len(results)} in this "
+        f"batch; their score is set to error_score={error_score!r}. First "
+        f"error:\n{failed[0]}",
+        FitFailedWarning,
+        stacklevel=2,
+    )
+
+
+_sklearn_warn_or_raise = _sklearn_search._warn_or_raise_about_fit_failures
+
+
+@contextlib.contextmanager
+def _failures_checked_per_search():
+    """Judge fit failures over the whole search, not over one batch.
+
+    scikit-learn raises as soon as every fit of one ``evaluate_candidates``
+    call fails. Strategies send candidates in small batches, so a batch of
+    one broken candidate would end the search and drop its rows. Inside this
+    block such a batch only warns; the fit errors of this thread's search
+    (None for successes) are collected in the yielded list, so the search
+    can raise once, at the end, if nothing at all succeeded.
+    """
+    global _hook_users
+    with _hook_lock:
+        if _hook_users == 0:
+            _sklearn_search._warn_or_raise_about_fit_failures = _warn_per_batch
+        _hook_users += 1
+    outer, _hook.errors = getattr(_hook, "errors", None), []
+    try:
+        yield _hook.errors
+    finally:
+        _hook.errors = outer
+        with _hook_lock:
+            _hook_users -= 1
+            if _hook_users == 0:
+                _sklearn_search._warn_or_raise_about_fit_failures = (
+                    _sklearn_warn_or_raise)
 
 
 class GensimNASClassifier(ClassifierMixin, BaseEstimator):
@@ -329,7 +401,6 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _set_results(self, search, space, y, n_trainings):
-        self.search_ = search
         self.cv_results_ = search.cv_results_
         self.multimetric_ = search.multimetric_
         self.scorer_ = search.scorer_

@@ -270,7 +270,15 @@ class SearchSpace:
         for key in sorted(space):
             values = space[key]
             if _is_distribution(values):
-                candidate[key] = _plain(values.rvs(random_state=rng))
+                value = _plain(values.rvs(random_state=rng))
+                check = SEARCH_KEYS[key][0]
+                if not check.accepts(value):
+                    raise ValueError(
+                        f"search_space[{key!r}] drew {value!r}, but {key!r} "
+                        f"expects {check.describe()}; use a distribution "
+                        f"of such values (scipy.stats.randint for ints)."
+                    )
+                candidate[key] = value
             else:
                 candidate[key] = _plain(values[rng.randint(len(values))])
         return candidate

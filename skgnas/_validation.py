@@ -108,14 +108,19 @@ def check_labels(y, n_samples, *, min_per_class=1):
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
         raise ValueError(
-            f"y has a single class ({classes[0].item()!r}); a classifier "
+            f"y has a single class ({_plain(classes[0])!r}); a classifier "
             f"needs at least two."
         )
     if counts.min() < min_per_class:
-        rare = classes[counts.argmin()].item()
+        rare = _plain(classes[counts.argmin()])
         raise ValueError(
             f"class {rare!r} has only {counts.min()} member(s), fewer than "
             f"the {min_per_class} cross-validation folds; each fold needs "
             f"every class. Lower cv or add examples of {rare!r}."
         )
     return y
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds, for messages."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -72,4 +72,4 @@ def _seeded():
 
 # A tiny, fast configuration shared by tests that run real searches.
 TINY_VECTORIZER = dict(vector_size=16, epochs=2, max_len=60, min_count=2)
-TINY_NET = dict(max_epochs=2, batch_size=32)
+TINY_NET = dict(max_epochs=2, batch_size=32, n_threads=1)

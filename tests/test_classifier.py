@@ -1,0 +1,195 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import FitFailedWarning
+
+from skgnas import GensimNASClassifier, GensimVectorizer
+from skgnas.exceptions import NotFittedYetError
+
+from conftest import TINY_NET, TINY_VECTORIZER
+
+EXACT = {
+    "num_layers": [1, 2, 3],
+    "layer_type": ["convolutional", "recurrent"],
+    "activation": ["relu", "sigmoid"],
+}
+
+
+def tiny_nas(space=None, **params):
+    settings = dict(
+        vectorizer=GensimVectorizer(**TINY_VECTORIZER), cv=2,
+        random_state=0, **TINY_NET,
+    )
+    settings.update(params)
+    return GensimNASClassifier(space, **settings)
+
+
+@pytest.fixture(scope="module")
+def fitted(spam_small):
+    """The exact dict from the user request, searched as a grid."""
+    X, y = spam_small
+    return tiny_nas(EXACT, strategy="grid").fit(X, y)
+
+
+def test_exact_dict_runs_a_real_grid_search(fitted):
+    params = fitted.cv_results_["params"]
+    assert len(params) == 9
+    assert {p["layer_type"] for p in params} == {"convolutional",
+                                                 "recurrent"}
+    for column in ("mean_test_score", "std_test_score", "rank_test_score",
+                   "split0_test_score", "mean_fit_time"):
+        assert len(fitted.cv_results_[column]) == 9
+    scores = fitted.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and scores.min() > 0
+
+
+def test_best_attributes_agree_with_cv_results(fitted):
+    best = fitted.best_index_
+    assert fitted.best_score_ == fitted.cv_results_["mean_test_score"][best]
+    assert fitted.best_params_ == fitted.cv_results_["params"][best]
+    assert fitted.cv_results_["rank_test_score"][best] == 1
+    arch = fitted.best_architecture_
+    assert json.loads(json.dumps(arch)) == arch
+    for key, value in fitted.best_params_.items():
+        assert arch[key] == value
+    assert fitted.best_estimator_.get_params()["layer_type"] == (
+        arch["layer_type"])
+
+
+def test_predicts_string_labels_on_new_raw_text(fitted, spam_records):
+    texts = [r["text"] for r in spam_records[-40:]]
+    predicted = fitted.predict(texts)
+    assert set(predicted) <= {"ham", "spam"}
+    assert fitted.classes_.tolist() == ["ham", "spam"]
+    proba = fitted.predict_proba(texts)
+    assert proba.shape == (40, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    labels = np.array([r["label"] for r in spam_records[-40:]])
+    assert 0 <= fitted.score(texts, labels) <= 1
+
+
+def test_accepts_list_array_and_series_with_any_index(fitted, spam_small):
+    texts = spam_small[0][:15]
+    expected = fitted.predict(texts)
+    series = pd.Series(texts, index=np.arange(100, 115)[::-1])
+    np.testing.assert_array_equal(fitted.predict(series), expected)
+    np.testing.assert_array_equal(
+        fitted.predict(np.array(texts, dtype=object)), expected)
+    np.testing.assert_array_equal(fitted.predict(tuple(texts)), expected)
+
+
+def test_counts_word_vector_trainings(fitted):
+    # two CV splits and the final refit
+    assert fitted.n_vector_trainings_ == 3
+
+
+def test_empty_and_unseen_documents_get_finite_predictions(fitted):
+    proba = fitted.predict_proba(["", "zzqx wvvq kkjjh", "   "])
+    assert np.isfinite(proba).all()
+    assert len(fitted.predict(["", "qqqqzz"])) == 2
+
+
+def test_bytes_are_decoded_as_utf8(fitted, spam_small):
+    text = spam_small[0][0]
+    np.testing.assert_array_equal(
+        fitted.predict([text.encode("utf-8")]), fitted.predict([text]))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        lambda y: (y == "spam").astype(int) * 7 + 1,
+        lambda y: y == "spam",
+        lambda y: np.where(y == "spam", "junk", "mail").astype(object),
+    ],
+    ids=["ints", "bools", "objects"],
+)
+def test_labels_come_back_in_their_original_type(spam_small, labels):
+    X, y = spam_small
+    y = labels(y)
+    nas = tiny_nas({"layer_type": ["bag"]}, max_epochs=1).fit(X, y)
+    predicted = nas.predict(X[:10])
+    assert predicted.dtype == np.asarray(y).dtype
+    assert set(predicted) <= set(np.unique(y))
+    assert type(predicted[0]) is type(np.asarray(y)[0])
+
+
+def test_same_random_state_same_search(spam_small):
+    X, y = spam_small
+    space = {"layer_type": ["bag", "dense", "convolutional"],
+             "dropout": [0.0, 0.5], "lr": [1e-3, 1e-2]}
+    a = tiny_nas(space, n_trials=4).fit(X, y)
+    b = tiny_nas(space, n_trials=4).fit(X, y)
+    assert a.cv_results_["params"] == b.cv_results_["params"]
+    np.testing.assert_array_equal(a.cv_results_["mean_test_score"],
+                                  b.cv_results_["mean_test_score"])
+    assert a.best_architecture_ == b.best_architecture_
+    c = tiny_nas(space, n_trials=4, random_state=1).fit(X, y)
+    assert c.cv_results_["params"] != a.cv_results_["params"]
+
+
+def test_scoring_names_and_callables_are_used(spam_small):
+    X, y = spam_small
+    nas = tiny_nas({"layer_type": ["bag", "dense"]},
+                   scoring="f1_macro").fit(X, y)
+    assert "mean_test_score" in nas.cv_results_
+    multi = tiny_nas({"layer_type": ["bag", "dense"]},
+                     scoring=["accuracy", "balanced_accuracy"],
+                     refit="balanced_accuracy").fit(X, y)
+    assert "mean_test_balanced_accuracy" in multi.cv_results_
+    assert multi.best_score_ == (
+        multi.cv_results_["mean_test_balanced_accuracy"][multi.best_index_])
+
+
+def test_refit_false_keeps_results_but_no_model(spam_small):
+    X, y = spam_small
+    nas = tiny_nas({"layer_type": ["bag", "dense"]}, refit=False).fit(X, y)
+    assert len(nas.cv_results_["params"]) == 2
+    with pytest.raises(NotFittedYetError, match="refit=False"):
+        nas.predict(X[:3])
+
+
+FAILING_SPACE = [
+    {"layer_type": ["bag"]},
+    # No word occurs a million times: this candidate's fit really fails.
+    {"layer_type": ["dense"], "vectorizer__min_count": [10**6]},
+]
+
+
+def test_failed_candidates_score_error_score(spam_small):
+    X, y = spam_small
+    nas = tiny_nas(FAILING_SPACE, strategy="grid", error_score=-1.0)
+    with pytest.warns(FitFailedWarning, match="fits failed"):
+        nas.fit(X, y)
+    scores = dict(zip([p["layer_type"] for p in nas.cv_results_["params"]],
+                      nas.cv_results_["mean_test_score"]))
+    assert scores["dense"] == -1.0 and scores["bag"] > 0
+    assert nas.best_params_["layer_type"] == "bag"
+
+
+def test_error_score_raise_reraises(spam_small):
+    X, y = spam_small
+    nas = tiny_nas(FAILING_SPACE, strategy="grid", error_score="raise")
+    with pytest.raises(ValueError, match="vocabulary is empty"):
+        nas.fit(X, y)
+
+
+def test_predict_before_fit_is_a_clear_error():
+    with pytest.raises(NotFittedYetError, match="not fitted yet"):
+        GensimNASClassifier().predict(["some text"])
+
+
+def test_verbose_prints_progress_and_best(spam_small, capsys):
+    X, y = spam_small
+    tiny_nas({"layer_type": ["bag", "dense"]}, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("[skgnas] candidate") == 2
+    assert "best score" in out
+
+
+def test_silent_by_default(spam_small, capsys):
+    X, y = spam_small
+    tiny_nas({"layer_type": ["bag"]}).fit(X, y)
+    assert capsys.readouterr().out == ""
