@@ -50,6 +50,14 @@ class _ArchitectureSearchCV(BaseSearchCV):
         )
         self.run_strategy = run_strategy
 
+    def __getstate__(self):
+        # scikit-learn hands the search itself to every parallel fit (for
+        # its callbacks). Workers never run the strategy, and its closure
+        # holds the parallel pool, which cannot be pickled.
+        state = super().__getstate__()
+        state["run_strategy"] = None
+        return state
+
     def _run_search(self, evaluate_candidates, **kwargs):
         with _failures_checked_per_search() as failures:
             self.run_strategy(evaluate_candidates)

@@ -56,7 +56,8 @@ def _parser():
                         help="held-out share for the final accuracy")
     search.add_argument("--vector-size", type=int, default=100)
     search.add_argument("--max-len", type=int, default=300)
-    search.add_argument("--n-jobs", type=int, default=1)
+    search.add_argument("--n-jobs", type=int, default=-1,
+                        help="parallel fits (-1: one per core)")
     search.add_argument("--random-state", type=int, default=0)
     search.add_argument("--output-dir", default="skgnas-out",
                         help="where model.joblib and results.csv go")

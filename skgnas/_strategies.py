@@ -171,8 +171,14 @@ def make_strategy(name, space, n_trials, random_state, options=None):
 
 
 def batch_size_for(n_jobs, n_splits):
-    """Candidates per batch that keep ``n_jobs`` workers busy."""
-    return max(1, math.ceil(n_jobs / max(1, n_splits)))
+    """Candidates per batch that keep ``n_jobs`` workers evenly busy.
+
+    A batch of ``k`` candidates makes ``k * n_splits`` fits; the smallest
+    ``k`` for which that is a multiple of ``n_jobs`` leaves no worker idle
+    while the others finish the batch.
+    """
+    n_jobs, n_splits = max(1, n_jobs), max(1, n_splits)
+    return n_jobs // math.gcd(n_jobs, n_splits)
 
 
 def nan_to_worst(scores):

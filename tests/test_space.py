@@ -36,7 +36,7 @@ def test_default_space_is_valid_and_documented_keys_cover_it():
     space = SearchSpace(None, DEFAULTS)
     assert set(DEFAULT_SEARCH_SPACE) <= set(SEARCH_KEYS)
     types = {c["layer_type"] for c in space.sample(40, 0)}
-    assert types == {"bag", "dense", "convolutional", "recurrent"}
+    assert types == set(DEFAULT_SEARCH_SPACE["layer_type"])
 
 
 def test_random_sampling_is_distinct_and_seeded():
