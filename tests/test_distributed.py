@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 
+import skgnas
 from conftest import TINY_NET, TINY_VECTORIZER
 from skgnas import GensimNASClassifier, GensimVectorizer, TextNetClassifier
 from skgnas._tokenize import simple_tokenize
@@ -38,11 +39,13 @@ def recording_tokenize(text):
     """simple_tokenize, leaving a file named after the process when asked.
 
     A module-level tokenizer, as users write them; the files show which
-    processes did the work.
+    processes did the work, and which skgnas they imported.
     """
     folder = os.environ.get(PID_DIR_VARIABLE)
     if folder:
-        Path(folder, str(os.getpid())).touch()
+        record = Path(folder, str(os.getpid()))
+        if not record.exists():
+            record.write_text(skgnas.__file__)
     return simple_tokenize(text)
 
 
@@ -83,16 +86,19 @@ def dask_client():
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
         dashboard_address=None,
     ) as cluster, Client(cluster) as client:
-        # Import the stack on both workers before any timing matters.
-        client.run(_import_stack)
+        # Import the stack on both workers before any timing matters; they
+        # must run this checkout's skgnas, not another installed copy.
+        imported = client.run(_import_stack)
+        assert set(imported.values()) == {skgnas.__file__}
         yield client
 
 
 def _import_stack():
-    import skgnas  # noqa: F401
     import skorch  # noqa: F401
 
-    return os.getpid()
+    import skgnas
+
+    return skgnas.__file__
 
 
 def test_dask_search_matches_serial(data, serial, dask_client):
@@ -272,6 +278,8 @@ def test_worker_with_read_only_cache_gives_same_results(
         )
         try:
             client.wait_for_workers(2, timeout=120)
+            imported = client.run(_import_stack)
+            assert set(imported.values()) == {skgnas.__file__}
             read_only = [
                 address for address, info in
                 client.scheduler_info()["workers"].items()
@@ -333,9 +341,10 @@ def test_ray_search_matches_serial(data, serial, tmp_path, monkeypatch):
         ray.shutdown()
 
     assert_same_search(result, serial)
-    workers = {int(name) for name in os.listdir(pid_dir)}
+    workers = {int(path.name): path.read_text() for path in pid_dir.iterdir()}
     assert os.getpid() not in workers
     assert len(workers) >= 2
+    assert set(workers.values()) == {skgnas.__file__}
 
 
 def test_fitted_search_pickles_with_the_standard_library(data, serial):
