@@ -54,8 +54,9 @@ class _ArchitectureSearchCV(BaseSearchCV):
     def __getstate__(self):
         # scikit-learn hands the search itself to every parallel fit (for
         # its callbacks). Workers never run the strategy, and its closure
-        # holds the parallel pool, which cannot be pickled.
-        state = super().__getstate__()
+        # holds the parallel pool, which cannot be pickled. The state is
+        # a copy: the live search must keep its strategy.
+        state = dict(super().__getstate__())
         state["run_strategy"] = None
         return state
 
@@ -127,15 +128,6 @@ def _failures_checked_per_search():
             if _hook_users == 0:
                 _sklearn_search._warn_or_raise_about_fit_failures = (
                     _sklearn_warn_or_raise)
-
-    def __getstate__(self):
-        # scikit-learn sends the search to the workers with every fit (as
-        # the fit's caller), and a fitted GensimNASClassifier pickles it as
-        # ``search_``. The strategy runner is a closure over the live search
-        # that only this process uses, so it is left out.
-        state = dict(super().__getstate__())
-        state["run_strategy"] = None
-        return state
 
 
 class GensimNASClassifier(ClassifierMixin, BaseEstimator):

@@ -137,7 +137,7 @@ def _fit_reporting_threads(texts, labels, n_threads):
     try:
         net = TextNetClassifier(
             GensimVectorizer(**TINY_VECTORIZER), layer_type="bag",
-            n_threads=n_threads, random_state=0, **TINY_NET,
+            random_state=0, **{**TINY_NET, "n_threads": n_threads},
         ).fit(texts, labels)
         return {
             "omp": os.environ.get("OMP_NUM_THREADS"),
