@@ -23,6 +23,7 @@ from conftest import TINY_NET, TINY_VECTORIZER
 from skgnas import (
     GensimNASClassifier, GensimVectorizer, TextNetClassifier, simple_tokenize,
 )
+from skgnas.exceptions import SkgnasWarning
 
 SPACE = {
     "layer_type": ["bag", "dense", "convolutional", "recurrent"],
@@ -370,3 +371,25 @@ def test_fits_in_threads_of_one_process_match_serial(data, serial):
     with joblib.parallel_backend("threading", n_jobs=2):
         result = make_search().fit(*data)
     assert_same_search(result, serial)
+
+
+def test_cache_folder_missing_here_is_not_created(data, tmp_path):
+    # What a worker on another machine than the search sees.
+    texts, labels = data[0][:120], data[1][:120]
+    missing = tmp_path / "skgnas-vectors-elsewhere"
+    settings = dict(layer_type="bag", random_state=0, **TINY_NET)
+    with pytest.warns(SkgnasWarning, match=r"is unusable in this process "
+                      r"\(No such file or directory\); word vectors are "
+                      r"trained here instead"):
+        net = TextNetClassifier(
+            GensimVectorizer(**TINY_VECTORIZER), vector_cache=str(missing),
+            **settings,
+        ).fit(texts, labels)
+    plain = TextNetClassifier(
+        GensimVectorizer(**TINY_VECTORIZER), **settings
+    ).fit(texts, labels)
+
+    assert not missing.exists()
+    np.testing.assert_array_equal(
+        net.predict_proba(texts), plain.predict_proba(texts)
+    )
