@@ -3,7 +3,11 @@
 Runs one fixed search (grid of 8 candidates x 2 folds on the packaged spam
 sample) under ``joblib.parallel_backend('dask')`` on a
 ``LocalCluster(n_workers=1)`` and then on a ``LocalCluster(n_workers=2)``,
-each worker a process with one thread, on the loopback address. Prints:
+each worker a process on the loopback address that runs one fit at a
+time. (joblib runs the work of a cluster with one thread in all in the
+calling process, so every worker has two threads and one ``fit`` resource
+that each fit takes: joblib then sends the fits to the cluster, and a
+worker still trains one network at a time.) Prints:
 
 - the wall time of each search and the speed-up of 2 workers over 1;
 - the work the workers reported (scikit-learn's fit and score times,
@@ -38,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skgnas import (  # noqa: E402
-    GensimNASClassifier, GensimVectorizer, load_spam_sample,
+    GensimNASClassifier, GensimVectorizer, TextNetClassifier, load_spam_sample,
 )
 
 SPACE = {
@@ -47,18 +51,22 @@ SPACE = {
 }
 
 
-def make_search(max_epochs, random_state=0, space=SPACE):
+def make_vectorizer():
+    return GensimVectorizer(vector_size=32, epochs=2, max_len=200)
+
+
+def make_search(max_epochs):
     return GensimNASClassifier(
-        space,
+        SPACE,
         strategy="grid",
         cv=2,
-        vectorizer=GensimVectorizer(vector_size=32, epochs=2, max_len=200),
+        vectorizer=make_vectorizer(),
         max_epochs=max_epochs,
         patience=None,
         batch_size=32,
         n_jobs=-1,
         refit=False,
-        random_state=random_state,
+        random_state=0,
     )
 
 
@@ -70,28 +78,40 @@ def _import_stack():
     return skgnas.__file__
 
 
+def _warm_up(texts, labels):
+    TextNetClassifier(
+        make_vectorizer(), layer_type="dense", max_epochs=1, n_threads=1,
+        random_state=0,
+    ).fit(texts, labels)
+
+
 def run_cluster(n_workers, texts, labels, max_epochs):
     """Wall time, CPU seconds of the workers and the fitted search."""
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
 
     with LocalCluster(
-        n_workers=n_workers, threads_per_worker=1, processes=True,
-        host="127.0.0.1", dashboard_address=None,
+        n_workers=n_workers, threads_per_worker=2, resources={"fit": 1},
+        processes=True, host="127.0.0.1", dashboard_address=None,
     ) as cluster, Client(cluster) as client:
         imported = client.run(_import_stack)
         assert set(imported.values()) == {_import_stack()}, imported
-        with joblib.parallel_backend("dask"):
-            # One fit per worker first, so one-time start-up costs (torch
-            # and Gensim initialisation) stay out of the measurement.
-            make_search(1, space={"layer_type": ["dense"]}).fit(
-                texts[:100], labels[:100]
-            )
+        # One fit on each worker first, so one-time start-up costs (torch
+        # and Gensim initialisation) stay out of the measurement.
+        client.gather([
+            client.submit(_warm_up, texts[:100], labels[:100], pure=False,
+                          workers=[address], resources={"fit": 1})
+            for address in imported
+        ])
+        with joblib.parallel_backend("dask", resources={"fit": 1}):
             cpu_before = client.run(time.process_time)
-            started = time.perf_counter()
-            search = make_search(max_epochs).fit(texts, labels)
-            wall = time.perf_counter() - started
+            with get_task_stream(client) as stream:
+                started = time.perf_counter()
+                search = make_search(max_epochs).fit(texts, labels)
+                wall = time.perf_counter() - started
             cpu_after = client.run(time.process_time)
     cpu = sum(cpu_after[w] - cpu_before[w] for w in cpu_after)
+    used = {task["worker"] for task in stream.data}
+    assert len(used) == n_workers, f"fits ran on {len(used)} workers"
     return wall, cpu, search
 
 
