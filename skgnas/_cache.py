@@ -45,15 +45,16 @@ def fit_vectorizer_cached(vectorizer, texts, cache_dir):
     """Return ``(fitted vectorizer, token ids of texts)``, reusing the cache.
 
     With ``cache_dir=None`` the vectorizer is simply fitted. If the cache
-    folder cannot be created or written (a worker on another machine, a
-    read-only disk), the vectorizer is fitted here with one warning per
-    folder and process; results are the same, only slower.
+    folder does not exist or cannot be written here (a worker on another
+    machine, a read-only disk), the vectorizer is fitted here with one
+    warning per folder and process; results are the same, only slower.
     """
     if cache_dir is None:
         return _fit(vectorizer, texts)
     path = os.path.join(cache_dir, _key(vectorizer, texts) + _SUFFIX)
     try:
-        os.makedirs(cache_dir, exist_ok=True)
+        # Not created when missing: a worker on another machine than the
+        # search would leave a folder behind that nobody removes.
         lock = open(path + ".lock", "a")
     except OSError as exc:
         _warn_unavailable(cache_dir, exc)
@@ -91,9 +92,11 @@ def _warn_unavailable(cache_dir, exc):
     if cache_dir in _warned_dirs:
         return
     _warned_dirs.add(cache_dir)
+    reason = exc.strerror or type(exc).__name__
     warnings.warn(
-        f"skgnas: vector cache {cache_dir!r} is unusable here ({exc}); word "
-        f"vectors are trained in this process instead.",
+        f"skgnas: vector cache {cache_dir!r} is unusable in this process "
+        f"({reason}); word vectors are trained here instead, with the same "
+        f"results, only slower.",
         SkgnasWarning,
         stacklevel=3,
     )

@@ -20,6 +20,7 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
 from ._cache import count_trainings
+from ._pickling import check_picklable
 from ._space import SearchSpace
 from ._strategies import Evaluator, batch_size_for, make_strategy
 from ._textnet import TextNetClassifier
@@ -53,8 +54,9 @@ class _ArchitectureSearchCV(BaseSearchCV):
     def __getstate__(self):
         # scikit-learn hands the search itself to every parallel fit (for
         # its callbacks). Workers never run the strategy, and its closure
-        # holds the parallel pool, which cannot be pickled.
-        state = super().__getstate__()
+        # holds the parallel pool, which cannot be pickled. The state is
+        # a copy: the live search must keep its strategy.
+        state = dict(super().__getstate__())
         state["run_strategy"] = None
         return state
 
@@ -173,10 +175,17 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
         Torch device for training and prediction.
     n_jobs : int, default=None
         Parallel candidate x fold fits, through joblib (so
-        ``joblib.parallel_backend('dask')`` distributes them). ``None``
-        means 1 unless in a joblib backend context.
-    n_threads : int, default=None
-        Torch threads per fit; see :class:`TextNetClassifier`.
+        ``joblib.parallel_backend('dask')`` distributes them; see
+        ``docs/cluster.md``). ``None`` means 1 unless in a joblib backend
+        context.
+    n_threads : int or None, default=1
+        Torch threads of each candidate fit and of the refit. Float results
+        depend on the thread count, so the default 1 gives the same scores
+        serially and under every joblib backend (loky, Dask, Ray);
+        parallelism comes from ``n_jobs``. ``None`` follows each worker's
+        ``OMP_NUM_THREADS`` (its share of the cores, set by loky, Dask
+        nannies and Ray), else torch's setting; see
+        :class:`TextNetClassifier`.
     time_budget : float, default=None
         Seconds after which no new candidate starts; the search then ends
         normally with what has finished.
@@ -243,7 +252,7 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
         patience=3,
         device="cpu",
         n_jobs=None,
-        n_threads=None,
+        n_threads=1,
         time_budget=None,
         strategy_options=None,
         random_state=None,
@@ -306,6 +315,20 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
                 f"{name}: vectorizer expects a GensimVectorizer or None; "
                 f"received {type(self.vectorizer).__name__}."
             )
+        if self.n_threads is not None and not _is_positive_int(
+            self.n_threads
+        ):
+            raise ValueError(
+                f"{name}: n_threads expects a positive int or None; "
+                f"received {self.n_threads!r}."
+            )
+        # Checked whatever the backend, so a search that runs here also
+        # runs on a cluster; the vector cache pickles the vectorizer even
+        # in a serial search.
+        check_picklable(name, {
+            "vectorizer": self.vectorizer, "scoring": self.scoring,
+            "cv": self.cv,
+        })
 
     def _base_estimator(self, seed):
         vectorizer = clone(self.vectorizer or GensimVectorizer())

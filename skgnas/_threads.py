@@ -2,10 +2,17 @@
 
 import contextlib
 import os
+import threading
 
 import torch
 
 __all__ = ["resolve_n_threads", "torch_threads"]
+
+# Torch's random generator and its thread setting belong to the process.
+# Fits in several threads of one process (a Dask worker with nthreads > 1,
+# joblib's threading backend) would change each other's results, so they
+# take turns; parallel fits belong in separate processes.
+_PROCESS_LOCK = threading.RLock()
 
 
 def resolve_n_threads(n_threads):
@@ -27,13 +34,17 @@ def resolve_n_threads(n_threads):
 
 @contextlib.contextmanager
 def torch_threads(n_threads):
-    """Run the block with ``n_threads`` torch threads, then restore."""
-    previous = torch.get_num_threads()
-    wanted = resolve_n_threads(n_threads)
-    if wanted != previous:
-        torch.set_num_threads(wanted)
-    try:
-        yield wanted
-    finally:
-        if torch.get_num_threads() != previous:
-            torch.set_num_threads(previous)
+    """Run the block with ``n_threads`` torch threads, then restore.
+
+    One such block runs at a time in a process.
+    """
+    with _PROCESS_LOCK:
+        previous = torch.get_num_threads()
+        wanted = resolve_n_threads(n_threads)
+        if wanted != previous:
+            torch.set_num_threads(wanted)
+        try:
+            yield wanted
+        finally:
+            if torch.get_num_threads() != previous:
+                torch.set_num_threads(previous)
