@@ -10,7 +10,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache import fit_vectorizer_cached
-from ._networks import TextNet
+from ._networks import TextNet, TokenIdsDataset, token_id_batches
 from ._space import SEARCH_KEYS, SearchSpace
 from ._threads import torch_threads
 from ._validation import check_labels, check_texts
@@ -288,6 +288,9 @@ default='relu'
                 ) if validate else None
             ),
             callbacks=callbacks,
+            dataset=TokenIdsDataset,
+            iterator_train=token_id_batches,
+            iterator_valid=token_id_batches,
             iterator_train__shuffle=True,
             classes=np.arange(int(targets.max()) + 1),
             device=self.device,
