@@ -13,8 +13,9 @@ scikit-learn's search machinery, not Gensim.
   validation part is held out).
 - bare side: ``GensimVectorizer`` for the ids, then a hand-written loop over
   shuffled batches: ``zero_grad``, forward, cross-entropy, ``backward``,
-  ``step``. It draws its batches with the same ``skgnas`` batch sampler, so
-  both sides train on batches of the same shapes.
+  ``step``. It draws its batches with the same ``skgnas`` batch sampler
+  and the same seed, and predicts in order of length as skgnas does, so
+  both sides compute the same networks (their CV accuracies are equal).
 
 Both use one torch thread (the machine is shared). The two sides alternate
 for several rounds and the fastest round of each is compared. Target: ratio
@@ -76,7 +77,7 @@ def folds():
 
 def run_skgnas(X, y):
     nas = GensimNASClassifier(
-        {key: [value] for key, value in NET.items()},
+        {**{key: [value] for key, value in NET.items()}, "lr": [LR]},
         strategy="grid",
         cv=folds(),
         vectorizer=GensimVectorizer(**VECTORIZER),
@@ -86,7 +87,6 @@ def run_skgnas(X, y):
         n_threads=1,
         random_state=SEED,
     )
-    nas.set_params(search_space={**nas.search_space, "lr": [LR]})
     nas.fit(X, y)
     return float(nas.best_score_)
 
@@ -125,19 +125,20 @@ def train_bare(ids, targets, embedding, seed):
 
 
 def predict_bare(module, ids):
+    """Predicted class ids, batches taken in order of document length."""
     module.eval()
     X = torch.from_numpy(ids)
+    order = torch.from_numpy(np.argsort(document_lengths(ids), kind="stable"))
     out = np.empty(len(ids), dtype=np.int64)
     with torch.no_grad():
-        for batch in batch_order(ids, BATCH_SIZE, shuffle=False):
-            logits = module(X[torch.from_numpy(batch)])
-            out[batch] = logits.argmax(dim=1).numpy()
+        for start in range(0, len(ids), BATCH_SIZE):
+            rows = order[start:start + BATCH_SIZE]
+            out[rows.numpy()] = module(X[rows]).argmax(dim=1).numpy()
     return out
 
 
 def run_bare(X, y):
-    classes, targets = np.unique(y, return_inverse=True)
-    targets = targets.astype(np.int64)
+    targets = np.unique(y, return_inverse=True)[1].astype(np.int64)
     texts = np.asarray(X, dtype=object)
     scores = []
     for train, test in folds().split(texts, y):
