@@ -6,7 +6,8 @@ so the first fit of a split stores the fitted vectorizer and the token ids of
 its training texts under a key made of both; every later fit, in this
 process or in another one on the same machine, loads them instead of
 training Gensim again. A lock file per key makes concurrent workers wait for
-the one that trains.
+the one that trains. Every Gensim training done for the cache also leaves
+an empty marker file, so the trainings of all processes can be counted.
 """
 
 import os
@@ -27,6 +28,7 @@ except ImportError:  # pragma: no cover
 __all__ = ["fit_vectorizer_cached", "count_trainings"]
 
 _SUFFIX = ".vectors.pkl"
+_TRAINED_SUFFIX = ".trained"
 _warned_dirs = set()
 
 
@@ -35,10 +37,23 @@ def _key(vectorizer, texts):
     return joblib.hash((type(vectorizer).__qualname__, params, texts))
 
 
-def _fit(vectorizer, texts):
+def _fit(vectorizer, texts, cache_dir=None):
     vectorizer = clone(vectorizer)
     ids = vectorizer.fit_transform(texts)
+    if cache_dir is not None:
+        _record_training(cache_dir)
     return vectorizer, ids
+
+
+def _record_training(cache_dir):
+    """Leave one marker file per Gensim training, whichever process ran it."""
+    try:
+        fd, _ = tempfile.mkstemp(
+            dir=cache_dir, prefix="training-", suffix=_TRAINED_SUFFIX
+        )
+        os.close(fd)
+    except OSError:
+        pass  # An unusable folder has been warned about already.
 
 
 def fit_vectorizer_cached(vectorizer, texts, cache_dir):
@@ -58,7 +73,7 @@ def fit_vectorizer_cached(vectorizer, texts, cache_dir):
         lock = open(path + ".lock", "a")
     except OSError as exc:
         _warn_unavailable(cache_dir, exc)
-        return _fit(vectorizer, texts)
+        return _fit(vectorizer, texts, cache_dir)
     with lock:
         if fcntl is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -67,7 +82,7 @@ def fit_vectorizer_cached(vectorizer, texts, cache_dir):
                 return pickle.load(stored)
         except (OSError, EOFError, pickle.UnpicklingError):
             pass
-        result = _fit(vectorizer, texts)
+        result = _fit(vectorizer, texts, cache_dir)
         try:
             _write_atomic(path, result)
         except OSError as exc:
@@ -103,9 +118,13 @@ def _warn_unavailable(cache_dir, exc):
 
 
 def count_trainings(cache_dir):
-    """Number of vectorizer fits stored in ``cache_dir``."""
+    """Gensim trainings run through ``cache_dir``, by any process.
+
+    Each is counted when it happens, so a training whose result could not
+    be stored still counts, and a stored result read back does not.
+    """
     try:
         names = os.listdir(cache_dir)
     except OSError:
         return 0
-    return sum(name.endswith(_SUFFIX) for name in names)
+    return sum(name.endswith(_TRAINED_SUFFIX) for name in names)

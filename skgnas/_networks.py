@@ -4,15 +4,26 @@ Every network takes a batch of left-aligned token ids padded with id 0 and
 returns class logits. Padding is masked out of pooling and recurrence, and
 each batch is cut to its own longest document before any work is done, so a
 document gives the same output however much padding surrounds it.
+
+Cutting only pays when a batch holds no long document, so training draws
+its batches from length buckets (:func:`batch_order`): documents of similar
+length train together and little padding is left. :class:`TokenIdsDataset`
+hands skorch whole batches at once instead of one row at a time.
 """
 
+import numpy as np
 import torch
+from skorch.dataset import Dataset
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.utils.data import DataLoader
 
 from ._vectorizer import PAD_ID
 
-__all__ = ["TextNet", "LAYER_TYPES", "ACTIVATIONS", "POOLINGS", "RNN_CELLS"]
+__all__ = [
+    "TextNet", "LAYER_TYPES", "ACTIVATIONS", "POOLINGS", "RNN_CELLS",
+    "TokenIdsDataset", "batch_order", "token_id_batches",
+]
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -205,3 +216,105 @@ class TextNet(nn.Module):
             out, batch_first=True, total_length=X.shape[1]
         )
         return masked_pool(out, mask, self.pooling)
+
+
+# A shuffled epoch is cut into pools of this many batches; each pool is
+# sorted by length before it is split into batches. Larger pools leave less
+# padding (16 batches: about 5% more positions than tokens on e-mail), smaller
+# ones keep batches more random.
+_BUCKET_POOL = 16
+
+
+def document_lengths(ids):
+    """Tokens in each row of left-aligned, padded token ids."""
+    return np.count_nonzero(np.asarray(ids) != PAD_ID, axis=1)
+
+
+def batch_order(lengths, batch_size, *, shuffle, bucket_pool=_BUCKET_POOL):
+    """Row indices of each batch of one epoch, as int64 arrays.
+
+    Without ``shuffle`` the rows come in order, ``batch_size`` at a time.
+    With it, a random permutation (from torch's random state, so
+    ``torch.manual_seed`` fixes it) is cut into pools of ``bucket_pool``
+    batches, each pool is sorted by length (ties keep their random order)
+    and split into batches, and the batches come in random order. The
+    batches and their sizes are those of a plain shuffle except for which
+    documents share a batch.
+    """
+    n_rows = len(lengths)
+    if not shuffle:
+        for start in range(0, n_rows, batch_size):
+            yield np.arange(start, min(start + batch_size, n_rows))
+        return
+    lengths = np.asarray(lengths)
+    permutation = torch.randperm(n_rows).numpy()
+    pool_size = batch_size * max(1, bucket_pool)
+    batches = []
+    for start in range(0, n_rows, pool_size):
+        pool = permutation[start:start + pool_size]
+        pool = pool[np.argsort(lengths[pool], kind="stable")]
+        batches += [
+            pool[first:first + batch_size]
+            for first in range(0, len(pool), batch_size)
+        ]
+    for index in torch.randperm(len(batches)).tolist():
+        yield batches[index]
+
+
+class _BatchSampler:
+    """Gives a DataLoader the batches of :func:`batch_order`."""
+
+    def __init__(self, lengths, batch_size, shuffle):
+        self.lengths = lengths
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __iter__(self):
+        return batch_order(
+            self.lengths, self.batch_size, shuffle=self.shuffle
+        )
+
+    def __len__(self):
+        return -(-len(self.lengths) // self.batch_size)
+
+
+class TokenIdsDataset(Dataset):
+    """skorch's dataset for token id arrays, read a batch at a time.
+
+    Indexing the id array once per batch replaces skorch's default of one
+    call and one tensor per document followed by stacking.
+    """
+
+    def __init__(self, X, y=None, length=None):
+        super().__init__(X, y, length=length)
+        self.lengths = document_lengths(X)
+
+    def __getitems__(self, indices):
+        X = torch.as_tensor(self.X[indices])
+        if self.y is None:
+            return X, torch.zeros(len(X))
+        return X, torch.as_tensor(self.y[indices])
+
+
+def _lengths_of(dataset):
+    if isinstance(dataset, torch.utils.data.Subset):
+        return _lengths_of(dataset.dataset)[np.asarray(dataset.indices)]
+    return dataset.lengths
+
+
+def _already_batched(batch):
+    return batch
+
+
+def token_id_batches(dataset, batch_size, shuffle=False, **kwargs):
+    """skorch iterator over a :class:`TokenIdsDataset` (or a subset).
+
+    Training batches are drawn by :func:`batch_order` with length buckets;
+    without ``shuffle`` batches keep the rows in order, as prediction needs.
+    Other keyword arguments go to ``torch.utils.data.DataLoader``.
+    """
+    sampler = _BatchSampler(_lengths_of(dataset), batch_size, shuffle)
+    return DataLoader(
+        dataset, batch_sampler=sampler, collate_fn=_already_batched,
+        **kwargs,
+    )

@@ -10,7 +10,9 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache import fit_vectorizer_cached
-from ._networks import TextNet
+from ._networks import (
+    TextNet, TokenIdsDataset, document_lengths, token_id_batches,
+)
 from ._space import SEARCH_KEYS, SearchSpace
 from ._threads import torch_threads
 from ._validation import check_labels, check_texts
@@ -291,6 +293,9 @@ default='relu'
                 ) if validate else None
             ),
             callbacks=callbacks,
+            dataset=TokenIdsDataset,
+            iterator_train=token_id_batches,
+            iterator_valid=token_id_batches,
             iterator_train__shuffle=True,
             classes=np.arange(int(targets.max()) + 1),
             device=self.device,
@@ -321,8 +326,19 @@ default='relu'
     def predict_proba(self, X):
         """Class probabilities of new raw texts, columns as ``classes_``."""
         ids = self.transform_ids(X)
+        # Documents of similar length share batches, so cutting each batch
+        # to its longest document pays. Each batch is written straight
+        # into one array: keeping a small tensor per batch alive would
+        # fragment the heap and grow resident memory by gigabytes.
+        order = np.argsort(document_lengths(ids), kind="stable")
+        proba = np.empty((len(ids), len(self.classes_)), dtype=np.float32)
+        done = 0
         with torch_threads(self.n_threads):
-            return self.net_.predict_proba(ids)
+            for logits in self.net_.forward_iter(ids[order], training=False):
+                rows = order[done:done + len(logits)]
+                proba[rows] = torch.softmax(logits, dim=1).numpy()
+                done += len(logits)
+        return proba
 
     def predict(self, X):
         """Predicted labels of new raw texts, in the type of ``y``."""

@@ -1,6 +1,15 @@
-"""Gensim word vectors as a scikit-learn transformer producing token ids."""
+"""Gensim word vectors as a scikit-learn transformer producing token ids.
+
+The training texts are tokenized once into one flat ``int32`` array of raw
+word ids (one ``str`` object per distinct word, not per token), so a corpus
+of tens of millions of tokens fits in memory. Gensim reads the documents
+from a restartable iterable that rebuilds each one's token list from those
+ids while it trains.
+"""
 
 import numbers
+from array import array
+from itertools import repeat
 
 import numpy as np
 from gensim.models import Doc2Vec, FastText, Word2Vec
@@ -35,14 +44,87 @@ def _check_positive_int(name, value):
         )
 
 
-def _chunks(tokens):
-    """Split one token list into pieces Gensim will not truncate."""
-    if len(tokens) <= _GENSIM_MAX_SENTENCE:
-        return [tokens]
-    return [
-        tokens[start:start + _GENSIM_MAX_SENTENCE]
-        for start in range(0, len(tokens), _GENSIM_MAX_SENTENCE)
-    ]
+class _WordIndex(dict):
+    """Maps each word to a raw id: its rank in order of first appearance."""
+
+    def __missing__(self, word):
+        raw_id = self[word] = len(self)
+        return raw_id
+
+
+class _Corpus:
+    """Tokenized documents stored as raw word ids.
+
+    Attributes
+    ----------
+    index : dict of str to int
+        Raw id of each word.
+    words : ndarray of object
+        ``words[raw_id]`` is the word, each distinct word stored once.
+    ids : ndarray of int32
+        Raw ids of every token of every document, end to end.
+    offsets : ndarray of int64, of length ``n_docs + 1``
+        Document ``i`` is ``ids[offsets[i]:offsets[i + 1]]``.
+    """
+
+    def __init__(self, texts, tokenizer):
+        index = _WordIndex()
+        raw_id = index.__getitem__
+        ids = array("i")
+        lengths = np.empty(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            tokens = tokenizer(text)
+            ids.extend(map(raw_id, tokens))
+            lengths[row] = len(tokens)
+        self.index = index
+        self.words = np.empty(len(index), dtype=object)
+        self.words[:] = list(index)
+        self.ids = np.frombuffer(ids, dtype=np.intc).astype(np.int32,
+                                                            copy=False)
+        self.offsets = np.concatenate(([0], np.cumsum(lengths)))
+
+    def __len__(self):
+        return len(self.offsets) - 1
+
+    def counts(self):
+        """Occurrences of each word, indexed by raw id."""
+        return np.bincount(self.ids, minlength=len(self.words))
+
+    def n_pieces(self):
+        """Sentences Gensim receives: long documents come in pieces."""
+        lengths = np.diff(self.offsets)
+        return int(np.maximum(1, -(-lengths // _GENSIM_MAX_SENTENCE)).sum())
+
+    def sentences(self, tagged=False):
+        return _Sentences(self, tagged)
+
+
+class _Sentences:
+    """Restartable iterable of token lists for Gensim, rebuilt from ids.
+
+    Gensim's training loop cuts every sentence after 10,000 tokens, so
+    longer documents are yielded in pieces of at most that size: every token
+    is trained on. With ``tagged=True`` each piece is a ``TaggedDocument``
+    whose tag is its position.
+    """
+
+    def __init__(self, corpus, tagged):
+        self.corpus = corpus
+        self.tagged = tagged
+
+    def __iter__(self):
+        words, ids, offsets = (
+            self.corpus.words, self.corpus.ids, self.corpus.offsets
+        )
+        tag = 0
+        for start, stop in zip(offsets[:-1].tolist(), offsets[1:].tolist()):
+            # An empty document is still one (empty) sentence.
+            for begin in range(start, max(stop, start + 1),
+                               _GENSIM_MAX_SENTENCE):
+                end = min(stop, begin + _GENSIM_MAX_SENTENCE)
+                tokens = words[ids[begin:end]].tolist()
+                yield TaggedDocument(tokens, [tag]) if self.tagged else tokens
+                tag += 1
 
 
 class GensimVectorizer(TransformerMixin, BaseEstimator):
@@ -148,9 +230,8 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
                 f"str to a list of str; received {self.tokenizer!r}."
             )
 
-    def _tokenize(self, texts):
-        tokenizer = self.tokenizer or simple_tokenize
-        return [tokenizer(text) for text in texts]
+    def _tokenizer(self):
+        return self.tokenizer or simple_tokenize
 
     def _build_model(self):
         common = dict(
@@ -170,23 +251,30 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Train the Gensim model on ``X`` and build the id vocabulary."""
         self._check_params()
-        self._fit_tokens(self._tokenize(check_texts(X)))
+        self._fit_corpus(_Corpus(check_texts(X), self._tokenizer()))
         return self
 
-    def _fit_tokens(self, tokens):
-        sentences = [piece for doc in tokens for piece in _chunks(doc)]
-        if self.model == "doc2vec":
-            sentences = [
-                TaggedDocument(words, [i]) for i, words in enumerate(sentences)
-            ]
-
+    def _fit_corpus(self, corpus):
+        """Train Gensim on ``corpus``; return raw id -> token id."""
         gensim_model = self._build_model()
-        gensim_model.build_vocab(sentences)
+        if self.model == "doc2vec":
+            # Doc2Vec also needs every document's tag, so it scans.
+            sentences = corpus.sentences(tagged=True)
+            gensim_model.build_vocab(sentences)
+        else:
+            # The counts are known already: no pass over the text needed.
+            sentences = corpus.sentences()
+            counts = corpus.counts().tolist()
+            gensim_model.build_vocab_from_freq(
+                dict(zip(corpus.words.tolist(), counts)),
+                corpus_count=corpus.n_pieces(),
+            )
+            gensim_model.corpus_total_words = len(corpus.ids)
         if len(gensim_model.wv) == 0:
             raise ValueError(
                 f"GensimVectorizer: the vocabulary is empty: no word occurs "
                 f"at least min_count={self.min_count} times in the "
-                f"{len(tokens)} training documents. Lower min_count or pass "
+                f"{len(corpus)} training documents. Lower min_count or pass "
                 f"more text."
             )
         gensim_model.train(
@@ -202,7 +290,13 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
         embedding[2:] = vectors
         self.vocabulary_ = {word: i + 2 for i, word in enumerate(words)}
         self.embedding_ = embedding
-        self.n_tokens_trained_ = int(sum(len(doc) for doc in tokens))
+        self.n_tokens_trained_ = len(corpus.ids)
+
+        to_token_id = np.full(len(corpus.words), UNK_ID, dtype=np.int32)
+        to_token_id[[corpus.index[word] for word in words]] = np.arange(
+            2, len(words) + 2, dtype=np.int32
+        )
+        return to_token_id
 
     def transform(self, X):
         """Map texts to token ids.
@@ -215,21 +309,28 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "vocabulary_")
         texts = check_texts(X)
-        return self._encode(self._tokenize(texts))
+        tokenizer = self._tokenizer()
+        lookup = self.vocabulary_.get
+        ids = np.zeros((len(texts), self.max_len), dtype=np.int32)
+        for row, text in enumerate(texts):
+            tokens = tokenizer(text)[: self.max_len]
+            ids[row, : len(tokens)] = np.fromiter(
+                map(lookup, tokens, repeat(UNK_ID)), np.int32, len(tokens)
+            )
+        return ids
 
     def fit_transform(self, X, y=None):
         """Fit on ``X`` and return its token ids, tokenizing only once."""
         self._check_params()
-        tokens = self._tokenize(check_texts(X))
-        self._fit_tokens(tokens)
-        return self._encode(tokens)
+        corpus = _Corpus(check_texts(X), self._tokenizer())
+        to_token_id = self._fit_corpus(corpus)
 
-    def _encode(self, tokens):
-        ids = np.zeros((len(tokens), self.max_len), dtype=np.int32)
-        vocab = self.vocabulary_
-        for row, doc in enumerate(tokens):
-            doc = doc[: self.max_len]
-            ids[row, : len(doc)] = [vocab.get(word, UNK_ID) for word in doc]
+        ids = np.zeros((len(corpus), self.max_len), dtype=np.int32)
+        starts = corpus.offsets[:-1]
+        stops = np.minimum(corpus.offsets[1:], starts + self.max_len)
+        for row, (start, stop) in enumerate(zip(starts.tolist(),
+                                                stops.tolist())):
+            ids[row, : stop - start] = to_token_id[corpus.ids[start:stop]]
         return ids
 
     def get_feature_names_out(self, input_features=None):
