@@ -48,6 +48,9 @@ class _ArchitectureSearchCV(BaseSearchCV):
         super().__init__(
             estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
             cv=cv, verbose=verbose, error_score=error_score,
+            # Scoring each candidate on its own training fold would cost a
+            # second prediction pass per fit; the search never uses it.
+            return_train_score=False,
         )
         self.run_strategy = run_strategy
 

@@ -63,12 +63,6 @@ def test_search_trains_gensim_once_per_split(spam_small, gensim_train_calls):
     assert len(gensim_train_calls) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: scikit-learn 1.9 sends the search object to workers "
-           "(caller=self) and _ArchitectureSearchCV.run_strategy does not "
-           "pickle; see the perf report",
-)
 def test_parallel_search_trains_gensim_once_per_split(spam_small):
     X, y = spam_small
     nas = _search(n_jobs=2).fit(X, y)
@@ -157,8 +151,9 @@ def test_fit_restores_torch_threads(spam_small, before, n_threads):
     torch.set_num_threads(before)
     try:
         clf = TextNetClassifier(
-            GensimVectorizer(**TINY_VECTORIZER), n_threads=n_threads,
-            patience=None, random_state=0, **TINY_NET,
+            GensimVectorizer(**TINY_VECTORIZER),
+            patience=None, random_state=0,
+            **{**TINY_NET, "n_threads": n_threads},
         ).fit(X, y)
         assert clf.n_threads_ == n_threads
         assert torch.get_num_threads() == before
@@ -176,7 +171,7 @@ def test_fit_follows_omp_num_threads_and_restores(spam_small, monkeypatch):
     try:
         clf = TextNetClassifier(
             GensimVectorizer(**TINY_VECTORIZER), patience=None,
-            random_state=0, **TINY_NET,
+            random_state=0, **{**TINY_NET, "n_threads": None},
         ).fit(X, y)
         assert clf.n_threads_ == 1
         assert torch.get_num_threads() == 2
@@ -190,7 +185,7 @@ def test_failed_fit_restores_torch_threads(spam_small):
     torch.set_num_threads(2)
     try:
         clf = TextNetClassifier(
-            GensimVectorizer(min_count=10**6), n_threads=1, **TINY_NET,
+            GensimVectorizer(min_count=10**6), **TINY_NET,
         )
         with pytest.raises(ValueError, match="vocabulary is empty"):
             clf.fit(X, y)
