@@ -19,6 +19,8 @@ __all__ = ["EvolutionStrategy"]
 # Attempts at finding a child not evaluated before, before falling back to a
 # fresh random candidate; a finite space may simply be used up.
 _MAX_TRIES = 100
+# Second seed word of this strategy's random stream.
+_STREAM = 0x65766F
 
 
 class _Member:
@@ -79,7 +81,9 @@ class EvolutionStrategy(Strategy):
         self.crossover_rate = self._float_option("crossover_rate", 0.0, 1.0)
 
     def run(self, evaluate):
-        rng = np.random.RandomState(self.random_state)
+        # A stream of its own: founders differ from the candidates random
+        # search draws with the same seed.
+        rng = np.random.RandomState([self.random_state, _STREAM])
         seen = set()
         population = []
 

@@ -8,7 +8,6 @@ cross-validation splits on all the training data, so each round sees the
 same folds and every class; only the epochs change.
 """
 
-import math
 import warnings
 
 import numpy as np
@@ -35,8 +34,8 @@ class HalvingStrategy(Strategy):
     Options (``strategy_options``)
     ------------------------------
     eta : int, default=3
-        Keep the best ``ceil(n / eta)`` of a round's ``n`` candidates and
-        train them ``eta`` times longer.
+        Keep the best ``n // eta`` (at least one) of a round's ``n``
+        candidates and train them ``eta`` times longer.
     min_epochs : int, default=1
         Fewest epochs of round 0 (at most the estimator's ``max_epochs``).
         Round 0 trains ``max_epochs / eta**(n_rounds - 1)`` epochs, rounded,
@@ -89,7 +88,7 @@ class HalvingStrategy(Strategy):
                 i for i in np.argsort(-np.asarray(scores, float), kind="stable")
                 if not np.isnan(scores[i])
             ]
-            n_keep = math.ceil(len(candidates) / self.eta)
+            n_keep = max(1, len(candidates) // self.eta)
             survivors = [survivors[i] for i in sorted(ranked[:n_keep])]
             if not survivors:
                 return

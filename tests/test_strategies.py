@@ -242,7 +242,7 @@ def test_failed_candidates_score_error_score(spam_small, strategy):
 
 def test_halving_never_promotes_failed_candidates(spam_small):
     # Three of four candidates fail: the one that works goes on alone
-    # although the quota (ceil(4 / 2) = 2) has room for a failed one.
+    # although the quota (4 // 2 = 2) has room for a failed one.
     space = {"layer_type": ["bag"], "ngrams": [1],
              "vectorizer__min_count": [1, FAILING, 2 * FAILING, 3 * FAILING]}
     X, y = spam_small
