@@ -16,7 +16,7 @@ reached random search's final best CV accuracy (same seed).
 
 Run from the repository root::
 
-    python benchmarks/strategies.py                 # ~25 min on 2 cores
+    python benchmarks/strategies.py                 # ~25 min, 2 workers
     python benchmarks/strategies.py --size small    # a quick look
 """
 
@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import loguniform
+from scipy.stats import loguniform, spearmanr
 from sklearn.model_selection import (
     StratifiedGroupKFold, StratifiedKFold, train_test_split,
 )
@@ -196,6 +196,12 @@ def benchmark(corpus, size, seeds, n_jobs, log):
                 fold_sd=float(np.nanmedian(results["std_test_accuracy"])),
                 seconds=seconds,
                 best=nas.best_params_,
+                scores=[
+                    (_arch_key(p), p.get("max_epochs", size["max_epochs"]),
+                     float(a))
+                    for p, a in zip(results["params"],
+                                    results["mean_test_accuracy"])
+                ],
             )
             runs[strategy].append(run)
             log(f"  seed {seed} {strategy:9s} best CV {run['best_cv']:.4f} "
@@ -280,20 +286,48 @@ def verdicts(all_runs):
     return "\n".join(lines)
 
 
-def noise(all_runs):
-    """Figures that say how much of a difference is noise."""
+def _arch_key(params):
+    return json.dumps(
+        {k: v for k, v in params.items() if k != "max_epochs"},
+        sort_keys=True, default=str,
+    )
+
+
+def analysis(all_runs, max_epochs):
+    """Figures that say why a target was met or missed."""
     lines = []
     for corpus, runs in all_runs.items():
         fold_sd = np.median([x["fold_sd"] for r in runs.values() for x in r])
         random_best = [x["best_cv"] for x in runs["random"]]
         own = [x["reach"] for x in runs["random"]]
-        lines.append(
-            f"{corpus}: median fold-to-fold SD of a candidate's accuracy "
+        near, rho, kept = [], [], []
+        for random, halving in zip(runs["random"], runs["halving"]):
+            full = {k: a for k, _, a in random["scores"]}
+            scores = np.array(list(full.values()))
+            near.append(np.mean(scores >= random["best_cv"] - fold_sd))
+            # Halving's round 0 trains random search's candidates (same
+            # seed) for fewer epochs: how well does it rank them?
+            first = min(e for _, e, _ in halving["scores"])
+            early = {k: a for k, e, a in halving["scores"] if e == first}
+            common = sorted(set(early) & set(full))
+            rho.append(spearmanr([early[k] for k in common],
+                                 [full[k] for k in common])[0])
+            best_key = max(full, key=full.get)
+            last = {k for k, e, _ in halving["scores"] if e == max_epochs}
+            kept.append(best_key in last)
+        lines += [
+            f"{corpus}: median fold-to-fold SD of a candidate's CV accuracy "
             f"{fold_sd:.4f}; random's best CV over seeds "
-            f"{min(random_best):.4f}-{max(random_best):.4f}; random itself "
-            f"first reached its own best at "
-            f"{', '.join(f'{100 * v:.0f}%' for v in own)} of its compute"
-        )
+            f"{min(random_best):.4f}-{max(random_best):.4f}.",
+            f"{corpus}: random search first reached its own final best at "
+            f"{', '.join(f'{100 * v:.0f}%' for v in own)} of its compute; "
+            f"{', '.join(f'{100 * v:.0f}%' for v in near)} of its "
+            f"candidates score within one fold SD of its best.",
+            f"{corpus}: halving's round 0 ({first} epoch(s)) vs the same "
+            f"candidates at {max_epochs} epochs: Spearman "
+            f"{', '.join(f'{v:.2f}' for v in rho)}; random's best reached "
+            f"halving's last round in {sum(kept)}/{len(kept)} seeds.",
+        ]
     return "\n".join(lines)
 
 
@@ -301,7 +335,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--corpora", nargs="+",
                         default=["spam_assassin", "brown_genre"])
     args = parser.parse_args(argv)
@@ -322,7 +356,7 @@ def main(argv=None):
     }
     log("\n" + table(all_runs))
     log("\n" + verdicts(all_runs))
-    log("\n" + noise(all_runs))
+    log("\n" + analysis(all_runs, size["max_epochs"]))
     log(f"\ntotal {time.monotonic() - started:.0f} s")
 
 

@@ -9,6 +9,8 @@ from dominating for ever, which matters when cross-validated scores are
 noisy.
 """
 
+import numbers
+
 import numpy as np
 
 from ._space import _is_distribution, _plain
@@ -21,6 +23,9 @@ __all__ = ["EvolutionStrategy"]
 _MAX_TRIES = 100
 # Second seed word of this strategy's random stream.
 _STREAM = 0x65766F
+# Standard deviation, in quantiles, of a mutation of a value drawn from a
+# distribution: most children stay near their parent, a few move far.
+_QUANTILE_STEP = 0.15
 
 
 class _Member:
@@ -191,23 +196,57 @@ def _same(a, b):
     return isinstance(a, bool) == isinstance(b, bool) and a == b
 
 
+def _distinct(spec):
+    values = []
+    for value in map(_plain, spec):
+        if not any(_same(value, v) for v in values):
+            values.append(value)
+    return values
+
+
 def _n_choices(spec):
-    if _is_distribution(spec):
-        return np.inf
-    distinct = []
-    for value in spec:
-        if not any(_same(_plain(value), d) for d in distinct):
-            distinct.append(_plain(value))
-    return len(distinct)
+    return np.inf if _is_distribution(spec) else len(_distinct(spec))
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _other_value(spec, current, rng):
-    """A value of ``spec`` different from ``current`` (when there is one)."""
+    """A value of ``spec`` different from ``current``.
+
+    Half the time a number moves one step: to a neighbour in a list of
+    numbers, or a small move in the quantiles of a distribution (so a
+    log-uniform range moves on a log scale). Otherwise, and for other
+    values, any other value is drawn, so the search can leave a plateau.
+    """
+    local = rng.random_sample() < 0.5
     if _is_distribution(spec):
+        return _nearby_draw(spec, current, rng, local)
+    values = _distinct(spec)
+    others = [v for v in values if not _same(v, current)]
+    if not others:
+        return current
+    if local and len(others) < len(values) and all(map(_is_number, values)):
+        ordered = sorted(values)
+        i = ordered.index(current)
+        others = ordered[max(0, i - 1):i] + ordered[i + 1:i + 2]
+    return others[rng.randint(len(others))]
+
+
+def _nearby_draw(spec, current, rng, local):
+    if local and _is_number(current):
+        quantile = float(spec.cdf(current))
         for _ in range(10):
-            value = _plain(spec.rvs(random_state=rng))
+            moved = np.clip(quantile + rng.normal(0.0, _QUANTILE_STEP),
+                            1e-9, 1.0 - 1e-9)
+            value = _plain(spec.ppf(moved))
+            if isinstance(current, numbers.Integral):
+                value = int(round(value))
             if not _same(value, current):
                 return value
-        return value
-    others = [_plain(v) for v in spec if not _same(_plain(v), current)]
-    return others[rng.randint(len(others))] if others else current
+    for _ in range(10):
+        value = _plain(spec.rvs(random_state=rng))
+        if not _same(value, current):
+            break
+    return value

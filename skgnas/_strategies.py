@@ -56,6 +56,16 @@ class Evaluator:
         self.n_fits = 0
         self._fit_errors = Counter()
 
+    def __getstate__(self):
+        # scikit-learn sends the search object to its workers (as the
+        # ``caller`` of each fit), and with it the strategy's closure that
+        # holds this Evaluator. Workers never evaluate candidates, and the
+        # callback holds the parent's worker pool, which cannot be pickled.
+        state = self.__dict__.copy()
+        state["_evaluate_candidates"] = None
+        state["results"] = None
+        return state
+
     @property
     def n_evaluated(self):
         return len(self._index)
