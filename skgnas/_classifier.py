@@ -132,7 +132,8 @@ default='random'
     verbose : int, default=0
         - 0: silent.
         - 1: one line per evaluated candidate and a summary.
-        - 2: also scikit-learn's search messages.
+        - 2: also scikit-learn's search messages (and Optuna's log with
+          ``strategy='bayes'``).
         - 3: also skorch's table of epochs for every fit.
     error_score : 'raise' or float, default=np.nan
         Score of a candidate whose fit fails; ``'raise'`` re-raises.
