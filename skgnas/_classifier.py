@@ -41,10 +41,12 @@ class _ArchitectureSearchCV(BaseSearchCV):
     _parameter_constraints = {
         **BaseSearchCV._parameter_constraints,
         "run_strategy": [callable],
+        "select_best": [callable, None],
     }
 
     def __init__(self, estimator, run_strategy, *, scoring=None, n_jobs=None,
-                 refit=True, cv=None, verbose=0, error_score=np.nan):
+                 refit=True, cv=None, verbose=0, error_score=np.nan,
+                 select_best=None):
         super().__init__(
             estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
             cv=cv, verbose=verbose, error_score=error_score,
@@ -53,6 +55,7 @@ class _ArchitectureSearchCV(BaseSearchCV):
             return_train_score=False,
         )
         self.run_strategy = run_strategy
+        self.select_best = select_best
 
     def __getstate__(self):
         # scikit-learn hands the search itself to every parallel fit (for
@@ -132,6 +135,15 @@ def _failures_checked_per_search():
                 _sklearn_search._warn_or_raise_about_fit_failures = (
                     _sklearn_warn_or_raise)
 
+    def _select_best_index(self, refit, refit_metric, results):
+        # A strategy may restrict the choice to comparable rows (halving:
+        # the last round); a user's callable refit always has the last word.
+        if self.select_best is not None and not callable(refit):
+            index = self.select_best(results, refit_metric)
+            if index is not None:
+                return index
+        return super()._select_best_index(refit, refit_metric, results)
+
 
 class GensimNASClassifier(ClassifierMixin, BaseEstimator):
     """Neural architecture search for text classification.
@@ -152,11 +164,21 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
         apply to a candidate's layer type are dropped, so equivalent
         networks are trained once. ``None`` searches
         :data:`skgnas.DEFAULT_SEARCH_SPACE`.
-    strategy : {'random', 'grid'}, default='random'
-        How candidates are chosen. ``'grid'`` tries every distinct
-        candidate; ``'random'`` draws ``n_trials`` distinct ones.
+    strategy : {'random', 'grid', 'evolution', 'bayes', 'halving'}, \
+default='random'
+        How candidates are chosen (see ``docs/strategies.md``):
+
+        - ``'grid'``: every distinct candidate.
+        - ``'random'``: ``n_trials`` distinct candidates drawn at random.
+        - ``'evolution'``: regularised evolution; children of tournament
+          winners differ in one setting.
+        - ``'bayes'``: Optuna's TPE sampler, through ask and tell.
+        - ``'halving'``: successive halving with epochs as the resource;
+          rows of ``cv_results_`` carry their ``halving_round`` and the
+          best candidate comes from the last round.
     n_trials : int, default=10
-        Most candidates evaluated (ignored by ``'grid'``).
+        Most distinct candidates evaluated (ignored by ``'grid'``). For
+        ``'halving'``, the architectures started in its first round.
     cv : int or cross-validation splitter, default=3
         An int means shuffled, stratified folds seeded by ``random_state``.
     scoring : str, callable, list or dict, default=None
@@ -193,14 +215,18 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
         Seconds after which no new candidate starts; the search then ends
         normally with what has finished.
     strategy_options : dict, default=None
-        Settings of the chosen strategy.
+        Settings of the chosen strategy: ``population_size``,
+        ``sample_size``, ``crossover_rate`` (evolution);
+        ``n_startup_trials``, ``n_ei_candidates`` (bayes); ``eta``,
+        ``min_epochs`` (halving). See ``docs/strategies.md``.
     random_state : int, RandomState or None, default=None
         Seeds folds, candidate choice, Gensim and torch: the same int gives
         the same candidates, scores and best architecture.
     verbose : int, default=0
         - 0: silent.
         - 1: one line per evaluated candidate and a summary.
-        - 2: also scikit-learn's search messages.
+        - 2: also scikit-learn's search messages (and Optuna's log with
+          ``strategy='bayes'``).
         - 3: also skorch's table of epochs for every fit.
     error_score : 'raise' or float, default=np.nan
         Score of a candidate whose fit fails; ``'raise'`` re-raises.
@@ -389,7 +415,7 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
         space = SearchSpace(self.search_space, base.get_params())
         strategy = make_strategy(
             self.strategy, space, self.n_trials, int(strategy_seed),
-            self.strategy_options,
+            self.strategy_options, verbose=self.verbose,
         )
         deadline = (
             started + self.time_budget if self.time_budget is not None
@@ -414,13 +440,14 @@ class GensimNASClassifier(ClassifierMixin, BaseEstimator):
                     f"{self.time_budget!r} s ran out before the first "
                     f"candidate started; raise it."
                 )
+            evaluator.finish()
 
         cache_dir = tempfile.mkdtemp(prefix="skgnas-vectors-")
         base.set_params(vector_cache=cache_dir)
         search = _ArchitectureSearchCV(
             base, run_strategy, scoring=self.scoring, n_jobs=self.n_jobs,
             refit=self.refit, cv=cv, verbose=max(0, self.verbose - 1),
-            error_score=self.error_score,
+            error_score=self.error_score, select_best=strategy.select_best,
         )
         try:
             search.fit(texts, y)

@@ -7,10 +7,18 @@ from the results so far, and refuses new work once the time budget is spent.
 New strategies subclass :class:`Strategy` and register in ``STRATEGIES``.
 """
 
+import contextlib
 import math
+import numbers
 import time
+import warnings
+from collections import Counter
 
 import numpy as np
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import _search as _sklearn_search
+
+from ._space import _is_distribution, _plain
 
 __all__ = ["Evaluator", "Strategy", "STRATEGIES", "make_strategy"]
 
@@ -45,6 +53,18 @@ class Evaluator:
         self.report = report
         self.results = None
         self._index = {}
+        self.n_fits = 0
+        self._fit_errors = Counter()
+
+    def __getstate__(self):
+        # scikit-learn sends the search object to its workers (as the
+        # ``caller`` of each fit), and with it the strategy's closure that
+        # holds this Evaluator. Workers never evaluate candidates, and the
+        # callback holds the parent's worker pool, which cannot be pickled.
+        state = self.__dict__.copy()
+        state["_evaluate_candidates"] = None
+        state["results"] = None
+        return state
 
     @property
     def n_evaluated(self):
@@ -86,7 +106,10 @@ class Evaluator:
             if extra is not None:
                 rows = pending_extra[start:start + self.batch_size]
                 more = {k: [v[i] for i in rows] for k, v in extra.items()}
-            self.results = self._evaluate_candidates(batch, more_results=more)
+            with self._failures_counted():
+                self.results = self._evaluate_candidates(
+                    batch, more_results=more
+                )
             first = len(self.results["params"]) - len(batch)
             for offset, candidate in enumerate(batch):
                 self._index[self.space.key_of(candidate)] = first + offset
@@ -95,6 +118,70 @@ class Evaluator:
                         candidate, self.score_of(candidate), self.n_evaluated
                     )
         return [self.score_of(c) for c in candidates]
+
+    @contextlib.contextmanager
+    def _failures_counted(self):
+        """Count failed fits of one batch and warn about them.
+
+        scikit-learn raises as soon as every fit of one
+        ``evaluate_candidates`` call fails, taking that to mean the whole
+        search failed. Here a call is one batch, often one candidate, so a
+        single failing candidate would end the search. While a batch runs,
+        its failures are only counted and warned about (their scores are
+        ``error_score``); :meth:`finish` raises if every fit failed.
+        scikit-learn's note about non-finite scores, repeated after every
+        later batch, is left out.
+        """
+        # XXX: this swaps a private scikit-learn function for the length of
+        # the call; another search running in a thread of this process at
+        # the same moment would see the lenient version too.
+        original = _sklearn_search._warn_or_raise_about_fit_failures
+
+        def count_and_warn(out, error_score):
+            errors = [r["fit_error"] for r in out if r["fit_error"] is not None]
+            self.n_fits += len(out)
+            self._fit_errors.update(errors)
+            if errors:
+                warnings.warn(
+                    f"{len(errors)} of {len(out)} fits failed; their scores "
+                    f"are error_score={error_score!r}. Pass "
+                    f"error_score='raise' to stop at the first failure.\n"
+                    f"{_summary(Counter(errors))}",
+                    FitFailedWarning,
+                )
+
+        _sklearn_search._warn_or_raise_about_fit_failures = count_and_warn
+        try:
+            with warnings.catch_warnings():
+                # Reformatting the results after each batch would repeat
+                # this for every later batch; the failure was warned above.
+                warnings.filterwarnings(
+                    "ignore", "One or more of the (test|train) scores are "
+                    "non-finite", UserWarning,
+                )
+                yield
+        finally:
+            _sklearn_search._warn_or_raise_about_fit_failures = original
+
+    def finish(self):
+        """Raise if every fit of the search failed, as scikit-learn does."""
+        n_failed = sum(self._fit_errors.values())
+        if self.n_fits and n_failed == self.n_fits:
+            raise ValueError(
+                f"All {self.n_fits} fits of the search failed, so no "
+                f"candidate has a score; check the search space, or pass "
+                f"error_score='raise' to see the first failure where it "
+                f"happens.\n{_summary(self._fit_errors)}"
+            )
+
+
+def _summary(errors):
+    """The distinct fit errors of a Counter, most frequent first."""
+    rule = "-" * 72
+    return "\n".join(
+        f"{rule}\n{n} fit(s) failed with:\n{error}"
+        for error, n in errors.most_common()
+    )
 
 
 class Strategy:
@@ -109,15 +196,20 @@ class Strategy:
         Seed of every random choice the strategy makes.
     options : dict
         Strategy-specific settings (``strategy_options``).
+    verbose : int, default=0
+        The search's verbosity; strategies that drive a library with its
+        own logging (Optuna) let it speak from 2 on.
     """
 
     #: Settings a subclass accepts in ``options``, with their defaults.
     option_defaults = {}
 
-    def __init__(self, space, n_trials, random_state, options=None):
+    def __init__(self, space, n_trials, random_state, options=None, *,
+                 verbose=0):
         self.space = space
         self.n_trials = n_trials
         self.random_state = random_state
+        self.verbose = verbose
         options = dict(options or {})
         unknown = sorted(set(options) - set(self.option_defaults))
         if unknown:
@@ -133,6 +225,45 @@ class Strategy:
     def run(self, evaluate):
         """Propose candidates to ``evaluate`` (an :class:`Evaluator`)."""
         raise NotImplementedError
+
+    def _int_option(self, key, low, high=None):
+        """``options[key]`` checked to be an int in ``[low, high]``."""
+        value = self.options[key]
+        if not (
+            isinstance(value, numbers.Integral)
+            and not isinstance(value, bool)
+            and value >= low
+            and (high is None or value <= high)
+        ):
+            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise ValueError(
+                f"strategy_options[{key!r}] of strategy {self.name!r} expects "
+                f"an int {bound}; received {value!r}."
+            )
+        return int(value)
+
+    def _float_option(self, key, low, high):
+        """``options[key]`` checked to be a real number in ``[low, high]``."""
+        value = self.options[key]
+        if not (
+            isinstance(value, numbers.Real)
+            and not isinstance(value, bool)
+            and low <= value <= high
+        ):
+            raise ValueError(
+                f"strategy_options[{key!r}] of strategy {self.name!r} expects "
+                f"a number in [{low}, {high}]; received {value!r}."
+            )
+        return float(value)
+
+    def select_best(self, results, metric):
+        """Row of ``results`` to refit, or None for scikit-learn's choice.
+
+        scikit-learn picks the best-ranked row of ``mean_test_<metric>``.
+        A strategy whose rows are not comparable (say, trained for fewer
+        epochs) overrides this to choose among the rows that are.
+        """
+        return None
 
 
 class GridStrategy(Strategy):
@@ -160,14 +291,17 @@ class RandomStrategy(Strategy):
 STRATEGIES = {cls.name: cls for cls in (GridStrategy, RandomStrategy)}
 
 
-def make_strategy(name, space, n_trials, random_state, options=None):
+def make_strategy(name, space, n_trials, random_state, options=None, *,
+                  verbose=0):
     """Instantiate the strategy called ``name``."""
     if name not in STRATEGIES:
         raise ValueError(
             f"GensimNASClassifier: strategy expects one of "
             f"{sorted(STRATEGIES)}; received {name!r}."
         )
-    return STRATEGIES[name](space, n_trials, random_state, options)
+    return STRATEGIES[name](
+        space, n_trials, random_state, options, verbose=verbose
+    )
 
 
 def batch_size_for(n_jobs, n_splits):
@@ -181,8 +315,38 @@ def batch_size_for(n_jobs, n_splits):
     return n_jobs // math.gcd(n_jobs, n_splits)
 
 
+def draw_genes(space, rng):
+    """A random raw candidate of ``space`` and the index of its subspace.
+
+    Unlike :meth:`SearchSpace.draw` the candidate is not canonicalised
+    and the subspace is known, which mutation and Optuna's queue need.
+    """
+    index = rng.randint(len(space.subspaces))
+    subspace = space.subspaces[index]
+    genes = {}
+    for key in sorted(subspace):
+        spec = subspace[key]
+        genes[key] = _plain(
+            spec.rvs(random_state=rng) if _is_distribution(spec)
+            else spec[rng.randint(len(spec))]
+        )
+    return index, genes
+
+
 def nan_to_worst(scores):
     """Scores with failures (NaN or None) replaced by -inf, for ranking."""
     return np.array(
         [-np.inf if s is None or np.isnan(s) else s for s in scores], float
     )
+
+
+# Adaptive strategies live in their own modules and register here; they
+# import Strategy from this module, hence the imports at the end.
+from ._bayes import BayesStrategy  # noqa: E402
+from ._evolution import EvolutionStrategy  # noqa: E402
+from ._halving import HalvingStrategy  # noqa: E402
+
+STRATEGIES.update(
+    (cls.name, cls)
+    for cls in (EvolutionStrategy, BayesStrategy, HalvingStrategy)
+)

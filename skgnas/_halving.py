@@ -1,0 +1,125 @@
+"""Successive halving with training epochs as the resource.
+
+Round 0 trains ``n_trials`` random candidates for a few epochs; each later
+round trains the best ``1/eta`` of the previous round's candidates for
+``eta`` times as many epochs, until the last round trains the survivors for
+the estimator's full ``max_epochs``. Every round uses the search's own
+cross-validation splits on all the training data, so each round sees the
+same folds and every class; only the epochs change.
+"""
+
+import warnings
+
+import numpy as np
+
+from ._strategies import Strategy
+from .exceptions import SkgnasWarning
+
+__all__ = ["HalvingStrategy"]
+
+#: Column of ``cv_results_`` holding each row's round (0 = first).
+ROUND_COLUMN = "halving_round"
+
+
+class HalvingStrategy(Strategy):
+    """Successive halving over ``max_epochs``.
+
+    ``n_trials`` distinct architectures start in round 0; each appears
+    again in ``cv_results_`` for every round it survives, with its
+    ``max_epochs`` and its round in the ``halving_round`` column. A failed
+    candidate (score NaN) is never promoted, and the refitted best is
+    chosen among the candidates of the last round reached, which are the
+    ones trained longest.
+
+    Options (``strategy_options``)
+    ------------------------------
+    eta : int, default=3
+        Keep the best ``n // eta`` (at least one) of a round's ``n``
+        candidates and train them ``eta`` times longer.
+    min_epochs : int, default=1
+        Fewest epochs of round 0 (at most the estimator's ``max_epochs``).
+        Round 0 trains ``max_epochs / eta**(n_rounds - 1)`` epochs, rounded,
+        where ``n_rounds`` is as large as both this bound and ``n_trials``
+        allow (each round keeps at least one candidate).
+    """
+
+    name = "halving"
+    option_defaults = {"eta": 3, "min_epochs": 1}
+
+    def __init__(self, space, n_trials, random_state, options=None, *,
+                 verbose=0):
+        super().__init__(space, n_trials, random_state, options,
+                         verbose=verbose)
+        if any("max_epochs" in subspace for subspace in space.subspaces):
+            raise ValueError(
+                "strategy='halving' sets max_epochs itself (epochs are its "
+                "resource); remove 'max_epochs' from search_space and pass "
+                "the largest budget as GensimNASClassifier(max_epochs=...)."
+            )
+        self.eta = self._int_option("eta", 2)
+        max_epochs = int(space.defaults["max_epochs"])
+        self.min_epochs = self._int_option("min_epochs", 1, max_epochs)
+        self.epochs = epoch_schedule(
+            self.min_epochs, max_epochs, self.eta, n_trials
+        )
+        if len(self.epochs) == 1:
+            warnings.warn(
+                f"strategy='halving' runs a single round (a plain random "
+                f"search): max_epochs={max_epochs}, min_epochs="
+                f"{self.min_epochs}, eta={self.eta} and n_trials={n_trials} "
+                f"leave no room to halve. Raise max_epochs or n_trials to "
+                f"at least eta * min_epochs and eta, or lower eta.",
+                SkgnasWarning,
+                stacklevel=4,
+            )
+
+    def run(self, evaluate):
+        survivors = self.space.sample(self.n_trials, self.random_state)
+        for round_, epochs in enumerate(self.epochs):
+            candidates = [{**c, "max_epochs": epochs} for c in survivors]
+            scores = evaluate(
+                candidates, extra={ROUND_COLUMN: [round_] * len(candidates)}
+            )
+            if any(score is None for score in scores):
+                return  # the time budget ran out
+
+            # Failed candidates (NaN) are never promoted.
+            ranked = [
+                i for i in np.argsort(-np.asarray(scores, float), kind="stable")
+                if not np.isnan(scores[i])
+            ]
+            n_keep = max(1, len(candidates) // self.eta)
+            survivors = [survivors[i] for i in sorted(ranked[:n_keep])]
+            if not survivors:
+                return
+
+    def select_best(self, results, metric):
+        """Best successful row of the latest round that has one."""
+        if ROUND_COLUMN not in results:
+            return None
+        rounds = np.asarray(results[ROUND_COLUMN])
+        scores = np.asarray(results[f"mean_test_{metric}"], float)
+        for round_ in sorted(set(rounds.tolist()), reverse=True):
+            rows = np.flatnonzero((rounds == round_) & ~np.isnan(scores))
+            if len(rows):
+                return int(rows[np.argmax(scores[rows])])
+        return None
+
+
+def epoch_schedule(min_epochs, max_epochs, eta, n_candidates):
+    """Epochs of each round: ``eta`` times more each, ending at the max.
+
+    There are as many rounds as both the epoch range and the candidates
+    allow: round ``r`` keeps about ``n_candidates / eta**r`` candidates,
+    which must stay at least 1.
+    """
+    n_rounds = 1
+    while (min_epochs * eta ** n_rounds <= max_epochs
+           and eta ** n_rounds <= n_candidates):
+        n_rounds += 1
+    epochs = [
+        max(min_epochs, round(max_epochs / eta ** (n_rounds - 1 - r)))
+        for r in range(n_rounds)
+    ]
+    # Rounding may repeat a value; each round must train longer.
+    return sorted(set(epochs))
