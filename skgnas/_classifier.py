@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 from ._cache import count_trainings
 from ._pickling import check_picklable
 from ._space import SearchSpace
-from ._strategies import Evaluator, batch_size_for, make_strategy
+from ._strategies import Evaluator, _summary, batch_size_for, make_strategy
 from ._textnet import TextNetClassifier
 from ._validation import check_labels, check_texts
 from ._vectorizer import GensimVectorizer
@@ -66,19 +66,24 @@ class _ArchitectureSearchCV(BaseSearchCV):
         state["run_strategy"] = None
         return state
 
+    def _select_best_index(self, refit, refit_metric, results):
+        # A strategy may restrict the choice to comparable rows (halving:
+        # the last round); a user's callable refit always has the last word.
+        if self.select_best is not None and not callable(refit):
+            index = self.select_best(results, refit_metric)
+            if index is not None:
+                return index
+        return super()._select_best_index(refit, refit_metric, results)
+
     def _run_search(self, evaluate_candidates, **kwargs):
         with _failures_checked_per_search() as failures:
             self.run_strategy(evaluate_candidates)
         if failures and all(error is not None for error in failures):
-            summary = "\n".join(
-                f"{n} fits failed with:\n{error}"
-                for error, n in Counter(failures).items()
-            )
             raise ValueError(
-                f"All the {len(failures)} fits of the search failed; the "
-                f"search space or the estimator settings are likely "
-                f"misconfigured (set error_score='raise' to debug).\n"
-                f"{summary}"
+                f"All {len(failures)} fits of the search failed, so no "
+                f"candidate has a score; check the search space, or pass "
+                f"error_score='raise' to see the first failure where it "
+                f"happens.\n{_summary(Counter(failures))}"
             )
 
 
@@ -94,15 +99,14 @@ def _warn_per_batch(results, error_score):
         return _sklearn_warn_or_raise(results, error_score)
     errors.extend(result["fit_error"] for result in results)
     failed = [r["fit_error"] for r in results if r["fit_error"] is not None]
-    if not failed or len(failed) < len(results):
-        return _sklearn_warn_or_raise(results, error_score)
-    warnings.warn(
-        f"{len(failed)} fits failed out of a total of {len(results)} in this "
-        f"batch; their score is set to error_score={error_score!r}. First "
-        f"error:\n{failed[0]}",
-        FitFailedWarning,
-        stacklevel=2,
-    )
+    if failed:
+        warnings.warn(
+            f"{len(failed)} of {len(results)} fits failed; their scores are "
+            f"error_score={error_score!r}. Pass error_score='raise' to stop "
+            f"at the first failure.\n{_summary(Counter(failed))}",
+            FitFailedWarning,
+            stacklevel=2,
+        )
 
 
 _sklearn_warn_or_raise = _sklearn_search._warn_or_raise_about_fit_failures
@@ -126,7 +130,14 @@ def _failures_checked_per_search():
         _hook_users += 1
     outer, _hook.errors = getattr(_hook, "errors", None), []
     try:
-        yield _hook.errors
+        with warnings.catch_warnings():
+            # Results are reformatted after every batch, which would repeat
+            # this note for every later batch; the failure was warned once.
+            warnings.filterwarnings(
+                "ignore", "One or more of the (test|train) scores are "
+                "non-finite", UserWarning,
+            )
+            yield _hook.errors
     finally:
         _hook.errors = outer
         with _hook_lock:
@@ -134,16 +145,6 @@ def _failures_checked_per_search():
             if _hook_users == 0:
                 _sklearn_search._warn_or_raise_about_fit_failures = (
                     _sklearn_warn_or_raise)
-
-    def _select_best_index(self, refit, refit_metric, results):
-        # A strategy may restrict the choice to comparable rows (halving:
-        # the last round); a user's callable refit always has the last word.
-        if self.select_best is not None and not callable(refit):
-            index = self.select_best(results, refit_metric)
-            if index is not None:
-                return index
-        return super()._select_best_index(refit, refit_metric, results)
-
 
 class GensimNASClassifier(ClassifierMixin, BaseEstimator):
     """Neural architecture search for text classification.
@@ -440,7 +441,6 @@ default='random'
                     f"{self.time_budget!r} s ran out before the first "
                     f"candidate started; raise it."
                 )
-            evaluator.finish()
 
         cache_dir = tempfile.mkdtemp(prefix="skgnas-vectors-")
         base.set_params(vector_cache=cache_dir)

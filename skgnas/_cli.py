@@ -36,6 +36,7 @@ def _parser():
 
     search = commands.add_parser(
         "search", help="search architectures on a labelled corpus",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Search architectures on a labelled CSV or JSON-lines "
         "corpus (.gz allowed). Without DATA, the e-mail sample shipped with "
         "skgnas is used.",
@@ -60,7 +61,7 @@ def _parser():
                         help="parallel fits (-1: one per core)")
     search.add_argument("--random-state", type=int, default=0)
     search.add_argument("--output-dir", default="skgnas-out",
-                        help="where model.joblib and results.csv go")
+                        help="where model.joblib, results.csv and summary.json go")
     search.add_argument("-q", "--quiet", action="store_true")
 
     predict = commands.add_parser(

@@ -7,16 +7,11 @@ from the results so far, and refuses new work once the time budget is spent.
 New strategies subclass :class:`Strategy` and register in ``STRATEGIES``.
 """
 
-import contextlib
 import math
 import numbers
 import time
-import warnings
-from collections import Counter
 
 import numpy as np
-from sklearn.exceptions import FitFailedWarning
-from sklearn.model_selection import _search as _sklearn_search
 
 from ._space import _is_distribution, _plain
 
@@ -53,8 +48,6 @@ class Evaluator:
         self.report = report
         self.results = None
         self._index = {}
-        self.n_fits = 0
-        self._fit_errors = Counter()
 
     def __getstate__(self):
         # scikit-learn sends the search object to its workers (as the
@@ -106,10 +99,9 @@ class Evaluator:
             if extra is not None:
                 rows = pending_extra[start:start + self.batch_size]
                 more = {k: [v[i] for i in rows] for k, v in extra.items()}
-            with self._failures_counted():
-                self.results = self._evaluate_candidates(
-                    batch, more_results=more
-                )
+            self.results = self._evaluate_candidates(
+                batch, more_results=more
+            )
             first = len(self.results["params"]) - len(batch)
             for offset, candidate in enumerate(batch):
                 self._index[self.space.key_of(candidate)] = first + offset
@@ -118,61 +110,6 @@ class Evaluator:
                         candidate, self.score_of(candidate), self.n_evaluated
                     )
         return [self.score_of(c) for c in candidates]
-
-    @contextlib.contextmanager
-    def _failures_counted(self):
-        """Count failed fits of one batch and warn about them.
-
-        scikit-learn raises as soon as every fit of one
-        ``evaluate_candidates`` call fails, taking that to mean the whole
-        search failed. Here a call is one batch, often one candidate, so a
-        single failing candidate would end the search. While a batch runs,
-        its failures are only counted and warned about (their scores are
-        ``error_score``); :meth:`finish` raises if every fit failed.
-        scikit-learn's note about non-finite scores, repeated after every
-        later batch, is left out.
-        """
-        # XXX: this swaps a private scikit-learn function for the length of
-        # the call; another search running in a thread of this process at
-        # the same moment would see the lenient version too.
-        original = _sklearn_search._warn_or_raise_about_fit_failures
-
-        def count_and_warn(out, error_score):
-            errors = [r["fit_error"] for r in out if r["fit_error"] is not None]
-            self.n_fits += len(out)
-            self._fit_errors.update(errors)
-            if errors:
-                warnings.warn(
-                    f"{len(errors)} of {len(out)} fits failed; their scores "
-                    f"are error_score={error_score!r}. Pass "
-                    f"error_score='raise' to stop at the first failure.\n"
-                    f"{_summary(Counter(errors))}",
-                    FitFailedWarning,
-                )
-
-        _sklearn_search._warn_or_raise_about_fit_failures = count_and_warn
-        try:
-            with warnings.catch_warnings():
-                # Reformatting the results after each batch would repeat
-                # this for every later batch; the failure was warned above.
-                warnings.filterwarnings(
-                    "ignore", "One or more of the (test|train) scores are "
-                    "non-finite", UserWarning,
-                )
-                yield
-        finally:
-            _sklearn_search._warn_or_raise_about_fit_failures = original
-
-    def finish(self):
-        """Raise if every fit of the search failed, as scikit-learn does."""
-        n_failed = sum(self._fit_errors.values())
-        if self.n_fits and n_failed == self.n_fits:
-            raise ValueError(
-                f"All {self.n_fits} fits of the search failed, so no "
-                f"candidate has a score; check the search space, or pass "
-                f"error_score='raise' to see the first failure where it "
-                f"happens.\n{_summary(self._fit_errors)}"
-            )
 
 
 def _summary(errors):

@@ -44,7 +44,6 @@ def make(strategy, space=SPACE, **params):
         n_trials=6,
         cv=2,
         vectorizer=GensimVectorizer(**TINY_VECTORIZER),
-        n_threads=1,
         random_state=0,
         **TINY_NET,
     )
