@@ -17,14 +17,20 @@ def _records(name):
         return [json.loads(line) for line in lines]
 
 
-def reference_split(corpus):
-    """``(X_train, X_test, y_train, y_test)`` of the reference protocol."""
+def reference_split(corpus, *, with_groups=False):
+    """``(X_train, X_test, y_train, y_test)`` of the reference protocol.
+
+    With ``with_groups``, a fifth item gives the source document of each
+    training passage for brown_genre (None for spam_assassin), so a search
+    can keep passages of one document in one fold, as the split does.
+    """
     if corpus == "spam_assassin":
         records = _records("spam_assassin.jsonl.gz")
         X = [r["text"] for r in records]
         y = np.array([r["label"] for r in records])
-        return train_test_split(X, y, test_size=0.2, stratify=y,
-                                random_state=0)
+        split = train_test_split(X, y, test_size=0.2, stratify=y,
+                                 random_state=0)
+        return (*split, None) if with_groups else split
     if corpus == "brown_genre":
         records = _records("brown_genre.jsonl.gz")
         X = np.array([r["text"] for r in records], dtype=object)
@@ -33,5 +39,6 @@ def reference_split(corpus):
         splitter = StratifiedGroupKFold(n_splits=5, shuffle=True,
                                         random_state=0)
         train, test = next(splitter.split(X, y, groups))
-        return list(X[train]), list(X[test]), y[train], y[test]
+        split = list(X[train]), list(X[test]), y[train], y[test]
+        return (*split, groups[train]) if with_groups else split
     raise ValueError(f"unknown corpus {corpus!r}")

@@ -13,7 +13,11 @@ from collections import Counter
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.model_selection import (
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    check_cv,
+)
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import _search as _sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
@@ -373,7 +377,7 @@ default='random'
             verbose=int(self.verbose >= 3),
         )
 
-    def _check_cv(self, y, seed):
+    def _check_cv(self, y, seed, grouped):
         if isinstance(self.cv, numbers.Integral) and not isinstance(
             self.cv, bool
         ):
@@ -382,10 +386,11 @@ default='random'
                     f"{type(self).__name__}: cv expects an int >= 2 or a "
                     f"splitter; received {self.cv!r}."
                 )
-            return StratifiedKFold(self.cv, shuffle=True, random_state=seed)
+            splitter = StratifiedGroupKFold if grouped else StratifiedKFold
+            return splitter(self.cv, shuffle=True, random_state=seed)
         return check_cv(self.cv, y, classifier=True)
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Search architectures on ``X``, ``y`` and refit the best one.
 
         Parameters
@@ -394,6 +399,11 @@ default='random'
             Training documents (``bytes`` are decoded as UTF-8).
         y : array-like of shape (n_samples,)
             Labels: str, int or bool.
+        groups : array-like of shape (n_samples,), default=None
+            Group of each document (e.g. its source). With an int ``cv``,
+            folds then never split a group (``StratifiedGroupKFold``), so
+            near-duplicate documents cannot inflate the CV scores that pick
+            the architecture. Passed on to a splitter given as ``cv``.
 
         Returns
         -------
@@ -404,10 +414,15 @@ default='random'
         texts = check_texts(X)
         rng = check_random_state(self.random_state)
         cv_seed, strategy_seed, net_seed = rng.randint(2**31 - 1, size=3)
+        if groups is not None and len(groups) != len(texts):
+            raise ValueError(
+                f"groups has {len(groups)} entries but X has {len(texts)} "
+                f"documents; give one group per document."
+            )
         cv = self._check_cv(np.asarray(y) if not hasattr(y, "iloc") else y,
-                            int(cv_seed))
+                            int(cv_seed), grouped=groups is not None)
         n_splits = cv.get_n_splits()
-        stratified = isinstance(cv, StratifiedKFold)
+        stratified = isinstance(cv, (StratifiedKFold, StratifiedGroupKFold))
         y = check_labels(
             y, len(texts), min_per_class=n_splits if stratified else 1
         )
@@ -450,7 +465,10 @@ default='random'
             error_score=self.error_score, select_best=strategy.select_best,
         )
         try:
-            search.fit(texts, y)
+            if groups is None:
+                search.fit(texts, y)
+            else:
+                search.fit(texts, y, groups=np.asarray(groups))
             n_trainings = count_trainings(cache_dir)
         finally:
             shutil.rmtree(cache_dir, ignore_errors=True)

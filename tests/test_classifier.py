@@ -193,3 +193,33 @@ def test_silent_by_default(spam_small, capsys):
     X, y = spam_small
     tiny_nas({"layer_type": ["bag"]}).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+TEST_FOLDS = []
+
+
+def record_test_fold(estimator, X_test, y_test):
+    """A scorer that remembers which documents it was scored on."""
+    TEST_FOLDS.append(set(X_test))
+    return 0.0
+
+
+def test_groups_keep_each_group_in_one_fold(brown_records):
+    labels = sorted({r["label"] for r in brown_records})[:3]
+    records = [r for label in labels
+               for r in [q for q in brown_records if q["label"] == label][:80]]
+    X = [r["text"] for r in records]
+    y = np.array([r["label"] for r in records])
+    groups = np.array([r["doc"] for r in records])
+    TEST_FOLDS.clear()
+    splits = TEST_FOLDS
+
+    nas = tiny_nas({"layer_type": ["bag"]},
+                   scoring={"accuracy": "accuracy", "seen": record_test_fold},
+                   refit="accuracy")
+    nas.fit(X, y, groups=groups)
+    doc_of = dict(zip(X, groups))
+    test_groups = [{doc_of[text] for text in fold} for fold in splits]
+    assert len(test_groups) == 2 and not test_groups[0] & test_groups[1]
+    with pytest.raises(ValueError, match="groups has 3 entries"):
+        tiny_nas().fit(X, y, groups=groups[:3])
