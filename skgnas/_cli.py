@@ -42,27 +42,36 @@ def _parser():
         "skgnas is used.",
     )
     search.add_argument("data", nargs="?", help="corpus file")
-    search.add_argument("--text-column", default="text")
-    search.add_argument("--label-column", default="label")
+    search.add_argument("--text-column", default="text",
+                        help="field holding each document")
+    search.add_argument("--label-column", default="label",
+                        help="field holding each label")
     search.add_argument("--space", help="search space as JSON, e.g. "
                         "'{\"layer_type\": [\"bag\", \"convolutional\"]}'")
     search.add_argument("--strategy", default="random",
-                        choices=sorted(STRATEGIES))
-    search.add_argument("--n-trials", type=int, default=8)
-    search.add_argument("--cv", type=int, default=3)
-    search.add_argument("--max-epochs", type=int, default=8)
+                        choices=sorted(STRATEGIES), help="search strategy")
+    search.add_argument("--n-trials", type=int, default=8,
+                        help="candidates to evaluate")
+    search.add_argument("--cv", type=int, default=3,
+                        help="cross-validation folds")
+    search.add_argument("--max-epochs", type=int, default=8,
+                        help="most training epochs per candidate")
     search.add_argument("--time-budget", type=float, default=None,
                         help="seconds after which no candidate starts")
     search.add_argument("--test-size", type=float, default=0.2,
                         help="held-out share for the final accuracy")
-    search.add_argument("--vector-size", type=int, default=100)
-    search.add_argument("--max-len", type=int, default=300)
+    search.add_argument("--vector-size", type=int, default=100,
+                        help="dimension of the Gensim word vectors")
+    search.add_argument("--max-len", type=int, default=300,
+                        help="tokens kept per document")
     search.add_argument("--n-jobs", type=int, default=-1,
                         help="parallel fits (-1: one per core)")
-    search.add_argument("--random-state", type=int, default=0)
+    search.add_argument("--random-state", type=int, default=0,
+                        help="seed of folds, candidates and training")
     search.add_argument("--output-dir", default="skgnas-out",
                         help="where model.joblib, results.csv and summary.json go")
-    search.add_argument("-q", "--quiet", action="store_true")
+    search.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing")
 
     predict = commands.add_parser(
         "predict", help="predict labels with a saved model",
