@@ -16,7 +16,7 @@ from optuna.samplers import TPESampler
 from optuna.trial import TrialState
 
 from ._space import SEARCH_KEYS, _is_distribution, _plain
-from ._strategies import Strategy, draw_genes
+from ._strategies import PROPOSALS_PER_ROUND, Strategy, draw_genes
 
 __all__ = ["BayesStrategy"]
 
@@ -79,7 +79,7 @@ class BayesStrategy(Strategy):
         repeats = 0
 
         while evaluate.n_evaluated < self.n_trials:
-            size = min(evaluate.batch_size,
+            size = min(PROPOSALS_PER_ROUND,
                        self.n_trials - evaluate.n_evaluated)
             trials = [study.ask() for _ in range(size)]
             candidates = [self._suggest(trial) for trial in trials]

@@ -14,7 +14,12 @@ import numbers
 import numpy as np
 
 from ._space import _is_distribution, _plain
-from ._strategies import Strategy, draw_genes, nan_to_worst
+from ._strategies import (
+    PROPOSALS_PER_ROUND,
+    Strategy,
+    draw_genes,
+    nan_to_worst,
+)
 
 __all__ = ["EvolutionStrategy"]
 
@@ -104,7 +109,7 @@ class EvolutionStrategy(Strategy):
         population.extend(founders)
 
         while evaluate.n_evaluated < self.n_trials:
-            n_children = min(evaluate.batch_size,
+            n_children = min(PROPOSALS_PER_ROUND,
                              self.n_trials - evaluate.n_evaluated)
             children = []
             for _ in range(n_children):

@@ -121,6 +121,13 @@ def _summary(errors):
     )
 
 
+#: Candidates an adaptive strategy proposes at a time. It is fixed, not
+#: derived from ``n_jobs``, so the same ``random_state`` gives the same
+#: candidates serially, on loky, Dask or Ray; the Evaluator still splits
+#: each proposal into batches that keep the workers busy.
+PROPOSALS_PER_ROUND = 4
+
+
 class Strategy:
     """Base class: proposes candidates until its budget is spent.
 

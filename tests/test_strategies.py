@@ -18,6 +18,8 @@ from skgnas import SearchSpace, TextNetClassifier
 from skgnas._halving import ROUND_COLUMN, HalvingStrategy, epoch_schedule
 from skgnas.exceptions import SkgnasWarning
 
+from skgnas._strategies import PROPOSALS_PER_ROUND
+
 from conftest import TINY_NET, TINY_VECTORIZER
 
 ADAPTIVE = ["evolution", "bayes", "halving"]
@@ -300,13 +302,16 @@ def test_process_workers_give_the_same_search(spam_small, strategy):
 
 @pytest.mark.parametrize("strategy", ["evolution", "bayes"])
 def test_batches_keep_workers_busy(spam_small, strategy):
-    # Four workers over two folds: candidates go out two at a time.
+    # Four workers over two folds: candidates go out two at a time, but
+    # what is proposed does not depend on the number of workers.
     X, y = spam_small
     with parallel_backend("threading"):
         nas = make(strategy, n_trials=7, n_jobs=4).fit(X, y)
+    alone = make(strategy, n_trials=7).fit(X, y)
 
     assert len(nas.cv_results_["params"]) == 7
     assert len(set(keys(nas))) == 7
+    assert nas.cv_results_["params"] == alone.cv_results_["params"]
 
 
 def one_step(parent, child):
@@ -339,7 +344,9 @@ def _error(estimator, X, y):
 def test_evolution_follows_the_refit_metric(spam_small):
     # With tournaments over the whole population (greedy) and no
     # crossover, each child is one decision away from the member with the
-    # highest refit metric among the last three evaluated.
+    # highest refit metric in the population its round started from: the
+    # last three evaluated before the round (rounds hold
+    # PROPOSALS_PER_ROUND children).
     X, y = spam_small
     nas = make(
         "evolution", n_trials=7, scoring={"accuracy": "accuracy",
@@ -353,7 +360,8 @@ def test_evolution_follows_the_refit_metric(spam_small):
 
     assert nas.best_score_ == error.max()
     for i in range(3, len(params)):
-        window = np.arange(i - 3, i)
+        start = 3 + (i - 3) // PROPOSALS_PER_ROUND * PROPOSALS_PER_ROUND
+        window = np.arange(start - 3, start)
         # Ties are broken by the tournament's random order.
         parents = window[error[window] == error[window].max()]
         assert any(one_step(params[j], params[i]) for j in parents)
