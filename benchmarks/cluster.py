@@ -126,8 +126,8 @@ def busy_seconds(search):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-docs", type=int, default=600)
-    parser.add_argument("--max-epochs", type=int, default=3)
+    parser.add_argument("--n-docs", type=int, default=2400)
+    parser.add_argument("--max-epochs", type=int, default=4)
     args = parser.parse_args()
 
     texts, labels = load_spam_sample(return_X_y=True)
