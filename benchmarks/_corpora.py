@@ -17,6 +17,16 @@ def _records(name):
         return [json.loads(line) for line in lines]
 
 
+def load_spam(n_docs, seed=0):
+    """A seeded random subset of spam_assassin: (texts, labels)."""
+    records = _records("spam_assassin.jsonl.gz")
+    picked = np.random.RandomState(seed).permutation(len(records))[:n_docs]
+    return (
+        [records[i]["text"] for i in picked],
+        np.array([records[i]["label"] for i in picked]),
+    )
+
+
 def reference_split(corpus, *, with_groups=False):
     """``(X_train, X_test, y_train, y_test)`` of the reference protocol.
 

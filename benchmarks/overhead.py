@@ -30,8 +30,6 @@ Run from the repository root::
     python benchmarks/overhead.py
 """
 
-import gzip
-import json
 import os
 import sys
 import time
@@ -42,12 +40,10 @@ import torch
 from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _corpora import load_spam  # noqa: E402
 from skgnas import GensimNASClassifier, GensimVectorizer, TextNet  # noqa
 from skgnas._networks import batch_order, document_lengths  # noqa
 
-DATA = Path(os.environ.get(
-    "SKGNAS_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-))
 N_DOCS = 1500
 ROUNDS = 3
 SEED = 0
@@ -58,17 +54,6 @@ NET = dict(layer_type="convolutional", num_layers=1, hidden_units=64,
 EPOCHS = 3
 BATCH_SIZE = 64
 LR = 3e-3
-
-
-def load_spam(n_docs, seed=0):
-    """A seeded random subset of spam_assassin: (texts, labels)."""
-    with gzip.open(DATA / "spam_assassin.jsonl.gz", "rt") as lines:
-        records = [json.loads(line) for line in lines]
-    picked = np.random.RandomState(seed).permutation(len(records))[:n_docs]
-    return (
-        [records[i]["text"] for i in picked],
-        np.array([records[i]["label"] for i in picked]),
-    )
 
 
 def folds():

@@ -15,22 +15,17 @@ Run from the repository root::
     python benchmarks/vector_trainings.py
 """
 
-import gzip
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from gensim.models import Word2Vec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _corpora import load_spam  # noqa: E402
 from skgnas import GensimNASClassifier, GensimVectorizer  # noqa: E402
 
-DATA = Path(os.environ.get(
-    "SKGNAS_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-))
 N_DOCS = 600
 N_TRIALS = 20
 SPACE = {
@@ -39,17 +34,6 @@ SPACE = {
     "dropout": [0.0, 0.1, 0.3],
     "lr": [1e-3, 3e-3, 1e-2],
 }
-
-
-def load_spam(n_docs, seed=0):
-    """A seeded random subset of spam_assassin: (texts, labels)."""
-    with gzip.open(DATA / "spam_assassin.jsonl.gz", "rt") as lines:
-        records = [json.loads(line) for line in lines]
-    picked = np.random.RandomState(seed).permutation(len(records))[:n_docs]
-    return (
-        [records[i]["text"] for i in picked],
-        np.array([records[i]["label"] for i in picked]),
-    )
 
 
 class GensimTrainCounter:
