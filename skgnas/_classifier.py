@@ -193,7 +193,7 @@ default='random'
         still be varied through ``vectorizer__*`` keys). ``None`` means
         ``GensimVectorizer()``. Reachable as ``vectorizer__<name>`` in
         ``set_params``.
-    max_epochs : int, default=20
+    max_epochs : int, default=40
         Most training epochs of each candidate; early stopping usually ends
         training sooner.
     batch_size : int, default=64
@@ -281,7 +281,7 @@ default='random'
         cv=3,
         scoring=None,
         vectorizer=None,
-        max_epochs=20,
+        max_epochs=40,
         batch_size=64,
         patience=3,
         device="cpu",
