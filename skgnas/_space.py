@@ -295,9 +295,5 @@ class SearchSpace:
 
     @staticmethod
     def key_of(candidate):
+        """A hashable key: equal for candidates that are the same network."""
         return _key(candidate)
-
-    def __len__(self):
-        if not self.is_finite:
-            return np.inf
-        return len(self.grid())
