@@ -1,7 +1,7 @@
 """Speed-up of a 2-worker local Dask cluster over 1 worker, and overhead.
 
-Runs one fixed search (grid of 8 candidates x 2 folds on the packaged spam
-sample) under ``joblib.parallel_backend('dask')`` on a
+Runs one fixed search (grid of 8 candidates x 2 folds on a seeded subset of
+spam_assassin from the team corpora) under ``joblib.parallel_backend('dask')`` on a
 ``LocalCluster(n_workers=1)`` and then on a ``LocalCluster(n_workers=2)``,
 each worker a process on the loopback address that runs one fit at a
 time. (joblib runs the work of a cluster with one thread in all in the
@@ -19,7 +19,7 @@ worker still trains one network at a time.) Prints:
 
 Both runs give the same scores (checked). Usage, from the repository root::
 
-    python benchmarks/cluster.py [--n-docs 600] [--max-epochs 3]
+    python benchmarks/cluster.py [--n-docs 2400] [--max-epochs 4]
 
 The machine's load average is printed before and after, with the CPU
 cores the workers actually got during each search (CPU seconds of the
@@ -41,8 +41,9 @@ import numpy as np
 # This checkout's skgnas, also for the workers (they inherit sys.path).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _corpora import load_spam  # noqa: E402
 from skgnas import (  # noqa: E402
-    GensimNASClassifier, GensimVectorizer, TextNetClassifier, load_spam_sample,
+    GensimNASClassifier, GensimVectorizer, TextNetClassifier,
 )
 
 SPACE = {
@@ -130,10 +131,7 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=4)
     args = parser.parse_args()
 
-    texts, labels = load_spam_sample(return_X_y=True)
-    # A fixed shuffle: the sample is stored grouped by label.
-    order = np.random.RandomState(0).permutation(len(texts))[:args.n_docs]
-    texts, labels = [texts[i] for i in order], np.asarray(labels)[order]
+    texts, labels = load_spam(args.n_docs)
     print(f"cores: {os.cpu_count()}  load average before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

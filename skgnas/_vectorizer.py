@@ -154,7 +154,7 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
         word training) and 0 PV-DM.
     epochs : int, default=5
         Passes of Gensim over the training texts.
-    max_len : int, default=400
+    max_len : int, default=1000
         Documents are cut to their first ``max_len`` tokens when transformed.
         Vector training always sees every token.
     tokenizer : callable, default=None
@@ -187,7 +187,7 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
         min_count=2,
         sg=0,
         epochs=5,
-        max_len=400,
+        max_len=1000,
         tokenizer=None,
         seed=0,
         workers=1,
