@@ -464,11 +464,16 @@ default='random'
             refit=self.refit, cv=cv, verbose=max(0, self.verbose - 1),
             error_score=self.error_score, select_best=strategy.select_best,
         )
+        # An object array, not a list: joblib's Dask backend sends a
+        # weak-referenceable argument to the cluster once and every fit
+        # refers to it, where a list would be pickled into each fit.
+        documents = np.empty(len(texts), dtype=object)
+        documents[:] = texts
         try:
             if groups is None:
-                search.fit(texts, y)
+                search.fit(documents, y)
             else:
-                search.fit(texts, y, groups=np.asarray(groups))
+                search.fit(documents, y, groups=np.asarray(groups))
             n_trainings = count_trainings(cache_dir)
         finally:
             shutil.rmtree(cache_dir, ignore_errors=True)
