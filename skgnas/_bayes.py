@@ -42,7 +42,8 @@ class BayesStrategy(Strategy):
     ------------------------------
     n_startup_trials : int or None, default=None
         Random trials before the sampler starts modelling. ``None`` means
-        ``n_trials // 4`` clipped to [3, 10].
+        ``n_trials // 6`` clipped to [4, 10]: one round of proposals on a
+        small budget, so most of it is spent where the model points.
     n_ei_candidates : int, default=24
         Samples scored by the sampler's acquisition for each proposal.
     """
@@ -55,7 +56,7 @@ class BayesStrategy(Strategy):
         super().__init__(space, n_trials, random_state, options,
                          verbose=verbose)
         if self.options["n_startup_trials"] is None:
-            self.n_startup_trials = min(10, max(3, n_trials // 4))
+            self.n_startup_trials = min(10, max(4, n_trials // 6))
         else:
             self.n_startup_trials = self._int_option("n_startup_trials", 0)
         self.n_ei_candidates = self._int_option("n_ei_candidates", 1)

@@ -414,3 +414,47 @@ def test_halving_warns_when_it_cannot_halve():
     with pytest.warns(SkgnasWarning, match="single round"):
         strategy = HalvingStrategy(space, 6, 0, {"eta": 3})
     assert strategy.epochs == [2]
+
+
+def test_evolution_oldest_leave_first_and_the_worst_among_peers():
+    from skgnas._evolution import _Member, _survivors
+
+    founders = [_Member(0, {"lr": i}, score) for i, score in
+                enumerate([0.5, 0.9, float("nan"), 0.7])]
+    children = [_Member(0, {"lr": 10 + i}, 0.1) for i in range(2)]
+    for child in children:
+        child.born = 1
+
+    kept = _survivors(founders + children, 4)
+
+    # Two founders leave (the failed one and the worst scored), however
+    # good the children are not; order of the rest is kept.
+    assert [m.genes["lr"] for m in kept] == [1, 3, 10, 11]
+
+
+def test_evolution_mutates_influential_settings_more_often():
+    from skgnas._evolution import _key_odds, _influence, _Member
+
+    space = SearchSpace(
+        {"layer_type": ["bag"], "dropout": [0.0, 0.5], "lr": loguniform(
+            1e-3, 1e-1)},
+        TextNetClassifier().get_params(),
+    )
+    rng = np.random.RandomState(0)
+    members = []
+    for _ in range(24):
+        lr = float(10 ** rng.uniform(-3, -1))
+        genes = {"layer_type": "bag", "dropout": float(rng.choice([0, 0.5])),
+                 "lr": lr}
+        # The score follows the learning rate; dropout is noise.
+        members.append(_Member(0, genes, np.log10(lr) + 0.01 * rng.randn()))
+
+    weights = _influence(space, members)
+    odds = _key_odds(["dropout", "lr"], weights)
+
+    assert weights["lr"] > 0.5
+    assert weights.get("dropout", 0.0) < 0.1
+    assert odds[1] > 0.7 and np.isclose(odds.sum(), 1.0)
+    # Too few scores: every setting is equally likely.
+    assert _key_odds(["dropout", "lr"], _influence(space, members[:3])
+                     ).tolist() == [0.5, 0.5]
