@@ -37,6 +37,8 @@ _STREAM = 0x65766F
 # Standard deviation, in quantiles, of a mutation of a value drawn from a
 # distribution: most children stay near their parent, a few move far.
 _QUANTILE_STEP = 0.15
+# Share of mutations of a number that move it locally (one step).
+_LOCAL_SHARE = 0.5
 
 
 class _Member:
@@ -326,7 +328,7 @@ def _other_value(spec, current, rng):
     log-uniform range moves on a log scale). Otherwise, and for other
     values, any other value is drawn, so the search can leave a plateau.
     """
-    local = rng.random_sample() < 0.5
+    local = rng.random_sample() < _LOCAL_SHARE
     if _is_distribution(spec):
         return _nearby_draw(spec, current, rng, local)
     values = _distinct(spec)
