@@ -359,6 +359,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n-trials", type=int, default=None,
                         help="override the size's n_trials")
+    parser.add_argument("--save", default=None,
+                        help="write every run's rows (settings, max_epochs, "
+                             "CV accuracy) to this JSON file")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--corpora", nargs="+",
                         default=["spam_assassin", "brown_genre"])
@@ -383,6 +386,15 @@ def main(argv=None):
         corpus: benchmark(corpus, size, range(args.seeds), args.n_jobs, log)
         for corpus in args.corpora
     }
+    if args.save:
+        with open(args.save, "w") as out:
+            json.dump({
+                corpus: {strategy: [
+                    {k: v for k, v in run.items() if k != "curve"}
+                    for run in strategy_runs
+                ] for strategy, strategy_runs in runs.items()}
+                for corpus, runs in all_runs.items()
+            }, out, default=str)
     log("\n" + table(all_runs))
     log("\n" + verdicts(all_runs))
     log("\n" + analysis(all_runs, size["max_epochs"], size["n_trials"]))

@@ -1,6 +1,8 @@
 """Regularised evolution over architectures.
 
-A population of evaluated candidates evolves a few children at a time: a
+The founders are random candidates spread over every setting's range (a
+Latin hypercube), so a few of them still cover it. A population of
+evaluated candidates then evolves a few children at a time: a
 few members are drawn at random, the best of them becomes the parent, its
 child differs from it in one decision (after an optional crossover with the
 runner-up), and the oldest members leave the population when the children
@@ -27,7 +29,7 @@ from ._strategies import (
     nan_to_worst,
 )
 
-__all__ = ["EvolutionStrategy"]
+__all__ = ["EvolutionStrategy", "spread_genes"]
 
 # Attempts at finding a child not evaluated before, before falling back to a
 # fresh random candidate; a finite space may simply be used up.
@@ -70,7 +72,9 @@ class EvolutionStrategy(Strategy):
         goes to children.
     sample_size : int or None, default=None
         Members drawn for each tournament; larger means greedier.
-        ``None`` means half the population (at least 2).
+        ``None`` means half the population but at least 10, so a
+        population of up to 10 always breeds from its best members: on a
+        small budget, few children are left to explore with.
     crossover_rate : float, default=0.25
         Chance that a child starts as a uniform crossover of the two best
         members of its tournament (when both come from the same subspace)
@@ -94,7 +98,7 @@ class EvolutionStrategy(Strategy):
             size = self._int_option("population_size", 2)
         self.population_size = max(1, min(size, n_trials))
         if self.options["sample_size"] is None:
-            self.sample_size = max(2, self.population_size // 2)
+            self.sample_size = max(10, self.population_size // 2)
         else:
             self.sample_size = self._int_option("sample_size", 1)
         self.sample_size = min(self.sample_size, self.population_size)
@@ -108,12 +112,18 @@ class EvolutionStrategy(Strategy):
         population = []
         history = []  # every evaluated member, for the mutation weights
 
-        # Founders: distinct random candidates.
+        # Founders: distinct random candidates, spread over each setting.
         founders = []
-        for _ in range(self.population_size):
-            member = self._fresh(rng, seen)
-            if member is None:
-                break
+        drawn = spread_genes(
+            self.space,
+            [draw_genes(self.space, rng) for _ in range(self.population_size)],
+            rng,
+        )
+        for member in (_Member(index, genes) for index, genes in drawn):
+            if not self._claim(member, seen):
+                member = self._fresh(rng, seen)
+                if member is None:
+                    break
             founders.append(member)
         if not self._evaluate(evaluate, founders):
             return
@@ -167,7 +177,9 @@ class EvolutionStrategy(Strategy):
 
     def _offspring(self, population, rng, seen, weights):
         """A new child of a tournament winner, or None if none is left."""
-        picked = rng.choice(len(population), self.sample_size, replace=False)
+        # A used-up finite space may leave fewer founders than planned.
+        size = min(self.sample_size, len(population))
+        picked = rng.choice(len(population), size, replace=False)
         order = np.argsort(
             -nan_to_worst([population[i].score for i in picked]),
             kind="stable",
@@ -216,6 +228,39 @@ class EvolutionStrategy(Strategy):
         key = keys[rng.choice(len(keys), p=_key_odds(keys, weights))]
         genes[key] = _other_value(subspace[key], genes[key], rng)
         return _Member(member.subspace, genes)
+
+
+def spread_genes(space, drawn, rng):
+    """Random candidates with each setting's values spread evenly.
+
+    ``drawn`` holds ``(subspace index, genes)`` pairs from
+    :func:`draw_genes`; their genes are changed in place and returned. A
+    Latin hypercube design: within each subspace, the candidates take the
+    values of a list in equal shares (in random order), and the values of
+    a distribution one from each of as many equal-chance slices. A few
+    random candidates then still cover the whole range of every setting,
+    such as a learning rate that matters most near one end of its range.
+    """
+    for index, subspace in enumerate(space.subspaces):
+        group = [genes for i, genes in drawn if i == index]
+        if len(group) < 2:
+            continue
+        for key in sorted(subspace):
+            spec = subspace[key]
+            if _is_distribution(spec):
+                slices = (rng.permutation(len(group))
+                          + rng.random_sample(len(group))) / len(group)
+                for genes, quantile in zip(group, slices):
+                    value = _plain(spec.ppf(max(quantile, 1e-12)))
+                    if isinstance(genes[key], numbers.Integral):
+                        value = int(round(value))
+                    genes[key] = value
+            else:
+                values = _distinct(spec)
+                shares = np.resize(rng.permutation(len(values)), len(group))
+                for genes, i in zip(group, rng.permutation(shares)):
+                    genes[key] = values[i]
+    return drawn
 
 
 def _survivors(members, size):

@@ -1,13 +1,14 @@
 """Successive halving with training epochs as the resource.
 
 Round 0 trains ``n_trials`` random candidates for a few epochs; each later
-round trains the best ``1/eta`` of the previous round's candidates for
-``eta`` times as many epochs, until the last round trains the survivors for
+round trains the best ``1/eta`` of the previous round's candidates (rounded
+up) for ``eta`` times as many epochs, until the last round trains the survivors for
 the estimator's full ``max_epochs``. Every round uses the search's own
 cross-validation splits on all the training data, so each round sees the
 same folds and every class; only the epochs change.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -34,8 +35,8 @@ class HalvingStrategy(Strategy):
     Options (``strategy_options``)
     ------------------------------
     eta : int, default=3
-        Keep the best ``n // eta`` (at least one) of a round's ``n``
-        candidates and train them ``eta`` times longer.
+        Keep the best ``ceil(n / eta)`` of a round's ``n`` candidates and
+        train them ``eta`` times longer.
     min_epochs : int, default=1
         Fewest epochs of round 0 (at most the estimator's ``max_epochs``).
         Round 0 trains ``max_epochs / eta**(n_rounds - 1)`` epochs, rounded,
@@ -88,7 +89,9 @@ class HalvingStrategy(Strategy):
                 i for i in np.argsort(-np.asarray(scores, float), kind="stable")
                 if not np.isnan(scores[i])
             ]
-            n_keep = max(1, len(candidates) // self.eta)
+            # Rounded up, as scikit-learn's halving searches do: a
+            # round of 8 with eta=3 sends 3 to the last round, not 2.
+            n_keep = math.ceil(len(candidates) / self.eta)
             survivors = [survivors[i] for i in sorted(ranked[:n_keep])]
             if not survivors:
                 return

@@ -121,23 +121,24 @@ def test_small_space_is_used_up_without_repeats(spam_small, strategy):
 
 def test_halving_rounds(spam_small):
     X, y = spam_small
-    nas = make("halving", n_trials=6, max_epochs=2).fit(X, y)
+    nas = make("halving", n_trials=5, max_epochs=2).fit(X, y)
     results = nas.cv_results_
     rounds = np.asarray(results[ROUND_COLUMN])
     epochs = np.asarray(results["param_max_epochs"], int)
 
-    # 6 architectures for 1 epoch, then the best 3 of them for 2.
-    assert rounds.tolist() == [0] * 6 + [1] * 3
-    assert epochs.tolist() == [1] * 6 + [2] * 3
-    assert len(architectures(nas)) == 6
-    assert len(set(keys(nas))) == 9
+    # 5 architectures for 1 epoch, then the best ceil(5 / 2) = 3 of them
+    # for 2.
+    assert rounds.tolist() == [0] * 5 + [1] * 3
+    assert epochs.tolist() == [1] * 5 + [2] * 3
+    assert len(architectures(nas)) == 5
+    assert len(set(keys(nas))) == 8
     scores = results["mean_test_score"]
-    top = np.argsort(-scores[:6], kind="stable")[:3]
+    top = np.argsort(-scores[:5], kind="stable")[:3]
     promoted = {SearchSpace.key_of({**results["params"][i], "max_epochs": 2})
                 for i in top}
-    assert promoted == set(keys(nas)[6:])
-    assert nas.best_index_ in (6, 7, 8)
-    assert nas.best_score_ == scores[6:].max()
+    assert promoted == set(keys(nas)[5:])
+    assert nas.best_index_ in (5, 6, 7)
+    assert nas.best_score_ == scores[5:].max()
     assert nas.best_architecture_["max_epochs"] == 2
     assert nas.best_estimator_.max_epochs == 2
 
@@ -243,7 +244,7 @@ def test_failed_candidates_score_error_score(spam_small, strategy):
 
 def test_halving_never_promotes_failed_candidates(spam_small):
     # Three of four candidates fail: the one that works goes on alone
-    # although the quota (4 // 2 = 2) has room for a failed one.
+    # although the quota (ceil(4 / 2) = 2) has room for a failed one.
     space = {"layer_type": ["bag"], "ngrams": [1],
              "vectorizer__min_count": [1, FAILING, 2 * FAILING, 3 * FAILING]}
     X, y = spam_small
@@ -458,3 +459,22 @@ def test_evolution_mutates_influential_settings_more_often():
     # Too few scores: every setting is equally likely.
     assert _key_odds(["dropout", "lr"], _influence(space, members[:3])
                      ).tolist() == [0.5, 0.5]
+
+
+def test_founders_spread_over_every_setting():
+    from skgnas._evolution import spread_genes
+    from skgnas._strategies import draw_genes
+
+    lr = loguniform(1e-4, 1e-1)
+    space = SearchSpace({**SPACE, "lr": lr}, TextNetClassifier().get_params())
+    rng = np.random.RandomState(0)
+    drawn = spread_genes(space, [draw_genes(space, rng) for _ in range(6)],
+                         rng)
+
+    genes = [g for _, g in drawn]
+    # A list's values in equal shares; one value per sixth of the range.
+    assert sorted(g["layer_type"] for g in genes) == sorted(
+        ["bag", "dense", "convolutional"] * 2)
+    assert sorted(int(lr.cdf(g["lr"]) * 6) for g in genes) == list(range(6))
+    assert all(isinstance(g["hidden_units"], int) and 2 <= g["hidden_units"]
+               <= 8 for g in genes)
