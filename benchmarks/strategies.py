@@ -129,8 +129,14 @@ def run_search(strategy, X, y, cv, seed, size, n_jobs):
         strategy=strategy,
         n_trials=size["n_trials"],
         cv=cv,
-        scoring={"accuracy": "accuracy", "epochs": epochs_trained},
+        scoring={"accuracy": "accuracy", "neg_log_loss": "neg_log_loss",
+                 "epochs": epochs_trained},
         refit="accuracy",
+        # Halving promotes by log-loss, which still separates networks
+        # that tie on accuracy after an epoch (docs/strategies.md).
+        strategy_options=(
+            {"rank_by": "neg_log_loss"} if strategy == "halving" else None
+        ),
         vectorizer=GensimVectorizer(
             vector_size=32, epochs=5, min_count=2, max_len=size["max_len"]
         ),
@@ -198,9 +204,10 @@ def benchmark(corpus, size, seeds, n_jobs, log):
                 best=nas.best_params_,
                 scores=[
                     (_arch_key(p), p.get("max_epochs", size["max_epochs"]),
-                     float(a))
-                    for p, a in zip(results["params"],
-                                    results["mean_test_accuracy"])
+                     float(a), float(nll))
+                    for p, a, nll in zip(results["params"],
+                                         results["mean_test_accuracy"],
+                                         results["mean_test_neg_log_loss"])
                 ],
             )
             runs[strategy].append(run)
@@ -322,20 +329,25 @@ def analysis(all_runs, max_epochs, n_trials):
         fold_sd = np.median([x["fold_sd"] for r in runs.values() for x in r])
         random_best = [x["best_cv"] for x in runs["random"]]
         own = [x["reach"] for x in runs["random"]]
-        near, rho, kept = [], [], []
+        near, rho, rho_loss, kept = [], [], [], []
         for random, halving in zip(runs["random"], runs["halving"]):
-            full = {k: a for k, _, a in random["scores"]}
+            full = {row[0]: row[2] for row in random["scores"]}
             scores = np.array(list(full.values()))
             near.append(np.mean(scores >= random["best_cv"] - fold_sd))
             # Halving's round 0 trains random search's candidates (same
-            # seed) for fewer epochs: how well does it rank them?
-            first = min(e for _, e, _ in halving["scores"])
-            early = {k: a for k, e, a in halving["scores"] if e == first}
+            # seed) for fewer epochs: how well does it rank them, by
+            # accuracy and by log-loss?
+            first = min(row[1] for row in halving["scores"])
+            early = {row[0]: row[2:] for row in halving["scores"]
+                     if row[1] == first}
             common = sorted(set(early) & set(full))
-            rho.append(spearmanr([early[k] for k in common],
+            rho.append(spearmanr([early[k][0] for k in common],
                                  [full[k] for k in common])[0])
+            rho_loss.append(spearmanr([early[k][1] for k in common],
+                                      [full[k] for k in common])[0])
             best_key = max(full, key=full.get)
-            last = {k for k, e, _ in halving["scores"] if e == max_epochs}
+            last = {row[0] for row in halving["scores"]
+                    if row[1] == max_epochs}
             kept.append(best_key in last)
         lines += [
             f"{corpus}: median fold-to-fold SD of a candidate's CV accuracy "
@@ -346,9 +358,11 @@ def analysis(all_runs, max_epochs, n_trials):
             f"{', '.join(f'{100 * v:.0f}%' for v in near)} of its "
             f"candidates score within one fold SD of its best.",
             f"{corpus}: halving's round 0 ({first} epoch(s)) vs the same "
-            f"candidates at {max_epochs} epochs: Spearman "
-            f"{', '.join(f'{v:.2f}' for v in rho)}; random's best reached "
-            f"halving's last round in {sum(kept)}/{len(kept)} seeds.",
+            f"candidates' accuracy at {max_epochs} epochs: Spearman of "
+            f"round-0 accuracy {', '.join(f'{v:.2f}' for v in rho)}, of "
+            f"round-0 log-loss {', '.join(f'{v:.2f}' for v in rho_loss)}; "
+            f"random's best reached halving's last round in "
+            f"{sum(kept)}/{len(kept)} seeds.",
         ]
     return "\n".join(lines)
 

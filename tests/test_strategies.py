@@ -399,6 +399,10 @@ def test_bayes_keeps_optuna_quiet_and_restores_its_level(spam_small,
          r"'min_epochs'.*in \[1, 2\]; received 5"),
         ("halving", None, {"max_epochs": [1, 2]},
          "sets max_epochs itself"),
+        ("halving", {"rank_by": 3}, SPACE,
+         r"'rank_by'.*name of a scoring metric or None; received 3"),
+        ("halving", {"eta": 2, "rank_by": "nll"}, SPACE,
+         r"'rank_by'.*'nll', which is not a scoring metric.*\['score'\]"),
     ],
 )
 def test_bad_options(spam_small, strategy, options, space, match):
@@ -478,3 +482,28 @@ def test_founders_spread_over_every_setting():
     assert sorted(int(lr.cdf(g["lr"]) * 6) for g in genes) == list(range(6))
     assert all(isinstance(g["hidden_units"], int) and 2 <= g["hidden_units"]
                <= 8 for g in genes)
+
+
+def test_halving_promotes_by_rank_by_and_chooses_by_the_refit_metric(
+        spam_small):
+    # Ranking by the error promotes the least accurate half: proof that
+    # rank_by, not the refit metric, decides who goes on.
+    X, y = spam_small
+    nas = make(
+        "halving", n_trials=4, max_epochs=2,
+        scoring={"accuracy": "accuracy", "error": _error}, refit="accuracy",
+        strategy_options={"eta": 2, "rank_by": "error"},
+    ).fit(X, y)
+    results = nas.cv_results_
+    rounds = np.asarray(results[ROUND_COLUMN])
+    error = results["mean_test_error"]
+
+    first, last = np.flatnonzero(rounds == 0), np.flatnonzero(rounds == 1)
+    assert error[first].max() > np.sort(error[first])[1]  # not all tied
+    promoted = first[np.argsort(-error[first], kind="stable")[:2]]
+    assert sorted(
+        SearchSpace.key_of({**results["params"][i], "max_epochs": 2})
+        for i in promoted
+    ) == sorted(keys(nas)[i] for i in last)
+    accuracy = results["mean_test_accuracy"]
+    assert nas.best_index_ == last[np.argmax(accuracy[last])]
