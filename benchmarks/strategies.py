@@ -9,14 +9,19 @@ For each corpus (reference splits of ``shared/data/README.md``) and seed,
 random search runs ``n_trials`` candidates for ``max_epochs`` epochs each;
 evolution and Bayes get the same ``n_trials`` and epochs; halving starts
 the same ``n_trials`` architectures but trains most of them for fewer
-epochs. The table gives best CV accuracy and held-out accuracy (mean and
-standard deviation over seeds), compute used, and the share of random
-search's compute a strategy spent before its best-so-far CV accuracy first
-reached random search's final best CV accuracy (same seed).
+epochs, and promotes by log-loss (``rank_by='neg_log_loss'``), which
+still separates networks that tie on accuracy after an epoch. Fits train
+exactly their ``max_epochs`` (no early stopping), so compute is the same
+for every candidate of a round. The table gives best CV accuracy and
+held-out accuracy (mean and standard deviation over seeds), compute used,
+and the share of random search's compute a strategy spent before its
+best-so-far CV accuracy first reached random search's final best CV
+accuracy (same seed).
 
 Run from the repository root::
 
-    python benchmarks/strategies.py                 # ~25 min, 2 workers
+    python benchmarks/strategies.py                 # ~12 min, 2 workers
+    python benchmarks/strategies.py --n-trials 48   # twice the budget
     python benchmarks/strategies.py --size small    # a quick look
 """
 
