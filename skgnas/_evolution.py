@@ -2,9 +2,9 @@
 
 The founders are random candidates spread over every setting's range (a
 Latin hypercube), so a few of them still cover it. A population of
-evaluated candidates then evolves a few children at a time: a
-few members are drawn at random, the best of them becomes the parent, its
-child differs from it in one decision (after an optional crossover with the
+evaluated candidates then evolves a few children at a time: a few members
+are drawn at random, the best of them becomes the parent, its child
+differs from it in one decision (after an optional crossover with the
 runner-up), and the oldest members leave the population when the children
 join. Removing the oldest rather than the worst keeps a lucky score from
 dominating for ever, which matters when cross-validated scores are noisy;
