@@ -16,6 +16,7 @@ from optuna.samplers import TPESampler
 from optuna.trial import TrialState
 
 from ._space import SEARCH_KEYS, _is_distribution, _plain
+from ._evolution import spread_genes
 from ._strategies import PROPOSALS_PER_ROUND, Strategy, draw_genes
 
 __all__ = ["BayesStrategy"]
@@ -41,8 +42,10 @@ class BayesStrategy(Strategy):
     Options (``strategy_options``)
     ------------------------------
     n_startup_trials : int or None, default=None
-        Random trials before the sampler starts modelling. ``None`` means
-        ``n_trials // 4`` clipped to [3, 10].
+        Random trials before the sampler starts modelling, spread over
+        every setting's range (a Latin hypercube). ``None`` means
+        ``n_trials // 6`` clipped to [4, 10]: one round of proposals on a
+        small budget, so most of it is spent where the model points.
     n_ei_candidates : int, default=24
         Samples scored by the sampler's acquisition for each proposal.
     """
@@ -55,7 +58,7 @@ class BayesStrategy(Strategy):
         super().__init__(space, n_trials, random_state, options,
                          verbose=verbose)
         if self.options["n_startup_trials"] is None:
-            self.n_startup_trials = min(10, max(3, n_trials // 4))
+            self.n_startup_trials = min(10, max(4, n_trials // 6))
         else:
             self.n_startup_trials = self._int_option("n_startup_trials", 0)
         self.n_ei_candidates = self._int_option("n_ei_candidates", 1)
@@ -77,6 +80,12 @@ class BayesStrategy(Strategy):
         study = optuna.create_study(direction="maximize", sampler=sampler)
         rng = np.random.RandomState(self.random_state)
         repeats = 0
+        # The startup trials are random, but spread over every setting's
+        # range (a Latin hypercube) rather than drawn independently.
+        startup = [draw_genes(self.space, rng)
+                   for _ in range(min(self.n_startup_trials, self.n_trials))]
+        for index, genes in spread_genes(self.space, startup, rng):
+            study.enqueue_trial(self._params(index, genes))
 
         while evaluate.n_evaluated < self.n_trials:
             size = min(PROPOSALS_PER_ROUND,
@@ -136,17 +145,20 @@ class BayesStrategy(Strategy):
             )
         return candidate
 
+    def _params(self, index, genes):
+        """Optuna parameters of the candidate ``genes`` of subspace ``index``."""
+        prefix = self._prefix(index)
+        params = {prefix + k: v for k, v in self.space.canonical(genes).items()}
+        if len(self.space.subspaces) > 1:
+            params["subspace"] = index
+        return params
+
     def _unseen(self, evaluate, rng):
         """Optuna parameters of a random candidate not evaluated yet."""
         for _ in range(_MAX_DRAWS):
             index, genes = draw_genes(self.space, rng)
-            candidate = self.space.canonical(genes)
-            if evaluate.score_of(candidate) is None:
-                prefix = self._prefix(index)
-                params = {prefix + k: v for k, v in candidate.items()}
-                if len(self.space.subspaces) > 1:
-                    params["subspace"] = index
-                return params
+            if evaluate.score_of(self.space.canonical(genes)) is None:
+                return self._params(index, genes)
         return None
 
 

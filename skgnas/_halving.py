@@ -1,13 +1,14 @@
 """Successive halving with training epochs as the resource.
 
 Round 0 trains ``n_trials`` random candidates for a few epochs; each later
-round trains the best ``1/eta`` of the previous round's candidates for
-``eta`` times as many epochs, until the last round trains the survivors for
-the estimator's full ``max_epochs``. Every round uses the search's own
+round trains the best ``1/eta`` of the previous round's candidates (rounded
+up) for ``eta`` times as many epochs, until the last round trains the
+survivors for the estimator's full ``max_epochs``. Every round uses the search's own
 cross-validation splits on all the training data, so each round sees the
 same folds and every class; only the epochs change.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -34,17 +35,25 @@ class HalvingStrategy(Strategy):
     Options (``strategy_options``)
     ------------------------------
     eta : int, default=3
-        Keep the best ``n // eta`` (at least one) of a round's ``n``
-        candidates and train them ``eta`` times longer.
+        Keep the best ``ceil(n / eta)`` of a round's ``n`` candidates and
+        train them ``eta`` times longer.
     min_epochs : int, default=1
         Fewest epochs of round 0 (at most the estimator's ``max_epochs``).
         Round 0 trains ``max_epochs / eta**(n_rounds - 1)`` epochs, rounded,
         where ``n_rounds`` is as large as both this bound and ``n_trials``
         allow (each round keeps at least one candidate).
+    rank_by : str or None, default=None
+        Metric that decides who is promoted: the name of one of the
+        search's ``scoring`` metrics. ``None`` means the optimised score
+        (the refit metric). After an epoch or two, many networks still
+        predict mostly the commonest class and tie on accuracy; a smooth
+        metric such as ``'neg_log_loss'`` still tells them apart. The
+        final choice among the last round is always by the optimised
+        score.
     """
 
     name = "halving"
-    option_defaults = {"eta": 3, "min_epochs": 1}
+    option_defaults = {"eta": 3, "min_epochs": 1, "rank_by": None}
 
     def __init__(self, space, n_trials, random_state, options=None, *,
                  verbose=0):
@@ -62,6 +71,13 @@ class HalvingStrategy(Strategy):
         self.epochs = epoch_schedule(
             self.min_epochs, max_epochs, self.eta, n_trials
         )
+        self.rank_by = self.options["rank_by"]
+        if self.rank_by is not None and not isinstance(self.rank_by, str):
+            raise ValueError(
+                f"strategy_options['rank_by'] of strategy 'halving' expects "
+                f"the name of a scoring metric or None; received "
+                f"{self.rank_by!r}."
+            )
         if len(self.epochs) == 1:
             warnings.warn(
                 f"strategy='halving' runs a single round (a plain random "
@@ -82,16 +98,40 @@ class HalvingStrategy(Strategy):
             )
             if any(score is None for score in scores):
                 return  # the time budget ran out
+            if round_ == len(self.epochs) - 1:
+                return
+            ranks = scores
+            if self.rank_by is not None:
+                ranks = self._rank_values(evaluate, candidates)
 
             # Failed candidates (NaN) are never promoted.
             ranked = [
-                i for i in np.argsort(-np.asarray(scores, float), kind="stable")
-                if not np.isnan(scores[i])
+                i for i in np.argsort(-np.asarray(ranks, float), kind="stable")
+                if not (np.isnan(scores[i]) or np.isnan(ranks[i]))
             ]
-            n_keep = max(1, len(candidates) // self.eta)
+            # Rounded up, as scikit-learn's halving searches do: a
+            # round of 8 with eta=3 sends 3 to the last round, not 2.
+            n_keep = math.ceil(len(candidates) / self.eta)
             survivors = [survivors[i] for i in sorted(ranked[:n_keep])]
             if not survivors:
                 return
+
+    def _rank_values(self, evaluate, candidates):
+        """Mean CV ``rank_by`` metric of each candidate (NaN if it failed)."""
+        column = f"mean_test_{self.rank_by}"
+        if column not in evaluate.results:
+            metrics = sorted(
+                key[len("mean_test_"):] for key in evaluate.results
+                if key.startswith("mean_test_")
+            )
+            raise ValueError(
+                f"strategy_options['rank_by'] of strategy 'halving' names "
+                f"{self.rank_by!r}, which is not a scoring metric of this "
+                f"search; valid names are {metrics}. Add it to scoring, "
+                f"e.g. scoring={{'accuracy': 'accuracy', {self.rank_by!r}: "
+                f"...}} with refit='accuracy'."
+            )
+        return [float(evaluate.value_of(c, column)) for c in candidates]
 
     def select_best(self, results, metric):
         """Best successful row of the latest round that has one."""

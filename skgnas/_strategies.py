@@ -73,6 +73,13 @@ class Evaluator:
             return None
         return float(self.results[self.score_key][index])
 
+    def value_of(self, candidate, column):
+        """``cv_results_[column]`` of an evaluated candidate, or None."""
+        index = self._index.get(self.space.key_of(candidate))
+        if index is None:
+            return None
+        return self.results[column][index]
+
     def __call__(self, candidates, *, extra=None):
         """Evaluate ``candidates``; return their scores in the same order.
 

@@ -121,23 +121,24 @@ def test_small_space_is_used_up_without_repeats(spam_small, strategy):
 
 def test_halving_rounds(spam_small):
     X, y = spam_small
-    nas = make("halving", n_trials=6, max_epochs=2).fit(X, y)
+    nas = make("halving", n_trials=5, max_epochs=2).fit(X, y)
     results = nas.cv_results_
     rounds = np.asarray(results[ROUND_COLUMN])
     epochs = np.asarray(results["param_max_epochs"], int)
 
-    # 6 architectures for 1 epoch, then the best 3 of them for 2.
-    assert rounds.tolist() == [0] * 6 + [1] * 3
-    assert epochs.tolist() == [1] * 6 + [2] * 3
-    assert len(architectures(nas)) == 6
-    assert len(set(keys(nas))) == 9
+    # 5 architectures for 1 epoch, then the best ceil(5 / 2) = 3 of them
+    # for 2.
+    assert rounds.tolist() == [0] * 5 + [1] * 3
+    assert epochs.tolist() == [1] * 5 + [2] * 3
+    assert len(architectures(nas)) == 5
+    assert len(set(keys(nas))) == 8
     scores = results["mean_test_score"]
-    top = np.argsort(-scores[:6], kind="stable")[:3]
+    top = np.argsort(-scores[:5], kind="stable")[:3]
     promoted = {SearchSpace.key_of({**results["params"][i], "max_epochs": 2})
                 for i in top}
-    assert promoted == set(keys(nas)[6:])
-    assert nas.best_index_ in (6, 7, 8)
-    assert nas.best_score_ == scores[6:].max()
+    assert promoted == set(keys(nas)[5:])
+    assert nas.best_index_ in (5, 6, 7)
+    assert nas.best_score_ == scores[5:].max()
     assert nas.best_architecture_["max_epochs"] == 2
     assert nas.best_estimator_.max_epochs == 2
 
@@ -243,7 +244,7 @@ def test_failed_candidates_score_error_score(spam_small, strategy):
 
 def test_halving_never_promotes_failed_candidates(spam_small):
     # Three of four candidates fail: the one that works goes on alone
-    # although the quota (4 // 2 = 2) has room for a failed one.
+    # although the quota (ceil(4 / 2) = 2) has room for a failed one.
     space = {"layer_type": ["bag"], "ngrams": [1],
              "vectorizer__min_count": [1, FAILING, 2 * FAILING, 3 * FAILING]}
     X, y = spam_small
@@ -398,6 +399,10 @@ def test_bayes_keeps_optuna_quiet_and_restores_its_level(spam_small,
          r"'min_epochs'.*in \[1, 2\]; received 5"),
         ("halving", None, {"max_epochs": [1, 2]},
          "sets max_epochs itself"),
+        ("halving", {"rank_by": 3}, SPACE,
+         r"'rank_by'.*name of a scoring metric or None; received 3"),
+        ("halving", {"eta": 2, "rank_by": "nll"}, SPACE,
+         r"'rank_by'.*'nll', which is not a scoring metric.*\['score'\]"),
     ],
 )
 def test_bad_options(spam_small, strategy, options, space, match):
@@ -414,3 +419,91 @@ def test_halving_warns_when_it_cannot_halve():
     with pytest.warns(SkgnasWarning, match="single round"):
         strategy = HalvingStrategy(space, 6, 0, {"eta": 3})
     assert strategy.epochs == [2]
+
+
+def test_evolution_oldest_leave_first_and_the_worst_among_peers():
+    from skgnas._evolution import _Member, _survivors
+
+    founders = [_Member(0, {"lr": i}, score) for i, score in
+                enumerate([0.5, 0.9, float("nan"), 0.7])]
+    children = [_Member(0, {"lr": 10 + i}, 0.1) for i in range(2)]
+    for child in children:
+        child.born = 1
+
+    kept = _survivors(founders + children, 4)
+
+    # Two founders leave (the failed one and the worst scored), however
+    # good the children are not; order of the rest is kept.
+    assert [m.genes["lr"] for m in kept] == [1, 3, 10, 11]
+
+
+def test_evolution_mutates_influential_settings_more_often():
+    from skgnas._evolution import _key_odds, _influence, _Member
+
+    space = SearchSpace(
+        {"layer_type": ["bag"], "dropout": [0.0, 0.5], "lr": loguniform(
+            1e-3, 1e-1)},
+        TextNetClassifier().get_params(),
+    )
+    rng = np.random.RandomState(0)
+    members = []
+    for _ in range(24):
+        lr = float(10 ** rng.uniform(-3, -1))
+        genes = {"layer_type": "bag", "dropout": float(rng.choice([0, 0.5])),
+                 "lr": lr}
+        # The score follows the learning rate; dropout is noise.
+        members.append(_Member(0, genes, np.log10(lr) + 0.01 * rng.randn()))
+
+    weights = _influence(space, members)
+    odds = _key_odds(["dropout", "lr"], weights)
+
+    assert weights["lr"] > 0.5
+    assert weights.get("dropout", 0.0) < 0.1
+    assert odds[1] > 0.7 and np.isclose(odds.sum(), 1.0)
+    # Too few scores: every setting is equally likely.
+    assert _key_odds(["dropout", "lr"], _influence(space, members[:3])
+                     ).tolist() == [0.5, 0.5]
+
+
+def test_founders_spread_over_every_setting():
+    from skgnas._evolution import spread_genes
+    from skgnas._strategies import draw_genes
+
+    lr = loguniform(1e-4, 1e-1)
+    space = SearchSpace({**SPACE, "lr": lr}, TextNetClassifier().get_params())
+    rng = np.random.RandomState(0)
+    drawn = spread_genes(space, [draw_genes(space, rng) for _ in range(6)],
+                         rng)
+
+    genes = [g for _, g in drawn]
+    # A list's values in equal shares; one value per sixth of the range.
+    assert sorted(g["layer_type"] for g in genes) == sorted(
+        ["bag", "dense", "convolutional"] * 2)
+    assert sorted(int(lr.cdf(g["lr"]) * 6) for g in genes) == list(range(6))
+    assert all(isinstance(g["hidden_units"], int) and 2 <= g["hidden_units"]
+               <= 8 for g in genes)
+
+
+def test_halving_promotes_by_rank_by_and_chooses_by_the_refit_metric(
+        spam_small):
+    # Ranking by the error promotes the least accurate half: proof that
+    # rank_by, not the refit metric, decides who goes on.
+    X, y = spam_small
+    nas = make(
+        "halving", n_trials=4, max_epochs=2,
+        scoring={"accuracy": "accuracy", "error": _error}, refit="accuracy",
+        strategy_options={"eta": 2, "rank_by": "error"},
+    ).fit(X, y)
+    results = nas.cv_results_
+    rounds = np.asarray(results[ROUND_COLUMN])
+    error = results["mean_test_error"]
+
+    first, last = np.flatnonzero(rounds == 0), np.flatnonzero(rounds == 1)
+    assert error[first].max() > np.sort(error[first])[1]  # not all tied
+    promoted = first[np.argsort(-error[first], kind="stable")[:2]]
+    assert sorted(
+        SearchSpace.key_of({**results["params"][i], "max_epochs": 2})
+        for i in promoted
+    ) == sorted(keys(nas)[i] for i in last)
+    accuracy = results["mean_test_accuracy"]
+    assert nas.best_index_ == last[np.argmax(accuracy[last])]
