@@ -223,7 +223,9 @@ default='random'
         Settings of the chosen strategy: ``population_size``,
         ``sample_size``, ``crossover_rate`` (evolution);
         ``n_startup_trials``, ``n_ei_candidates`` (bayes); ``eta``,
-        ``min_epochs`` (halving). See ``docs/strategies.md``.
+        ``min_epochs``, ``rank_by`` (halving: a metric of ``scoring`` that
+        decides promotion, e.g. ``'neg_log_loss'``). See
+        ``docs/strategies.md``.
     random_state : int, RandomState or None, default=None
         Seeds folds, candidate choice, Gensim and torch: the same int gives
         the same candidates, scores and best architecture.
@@ -433,6 +435,7 @@ default='random'
             self.strategy, space, self.n_trials, int(strategy_seed),
             self.strategy_options, verbose=self.verbose,
         )
+        _check_rank_by(getattr(strategy, "rank_by", None), self.scoring)
         deadline = (
             started + self.time_budget if self.time_budget is not None
             else None
@@ -567,3 +570,21 @@ def _score_key(scoring, refit):
         )
         return f"mean_test_{first}"
     return "mean_test_score"
+
+
+def _check_rank_by(rank_by, scoring):
+    """Before any training: halving's ``rank_by`` must be a scoring metric."""
+    if rank_by is None or callable(scoring):
+        return  # a callable may return any metrics; checked after round 0
+    names = (
+        sorted(scoring) if isinstance(scoring, (list, tuple, set, dict))
+        else ["score"]
+    )
+    if rank_by not in names:
+        raise ValueError(
+            f"strategy_options['rank_by'] of strategy 'halving' names "
+            f"{rank_by!r}, which is not a scoring metric of this search; "
+            f"valid names are {names}. Add it to scoring, e.g. "
+            f"scoring={{'accuracy': 'accuracy', {rank_by!r}: ...}} with "
+            f"refit='accuracy'."
+        )
