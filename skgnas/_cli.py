@@ -79,7 +79,8 @@ def _parser():
     )
     predict.add_argument("model", help="model.joblib written by search")
     predict.add_argument("data", help="corpus file (CSV or JSON lines)")
-    predict.add_argument("--text-column", default="text")
+    predict.add_argument("--text-column", default="text",
+                         help="field holding each document")
     predict.add_argument("--output", help="CSV file (default: stdout)")
     return parser
 

@@ -89,7 +89,7 @@ def dask_client():
 
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     ) as cluster, Client(cluster) as client:
         # Import the stack on both workers before any timing matters; they
         # must run this checkout's skgnas, not another installed copy.
@@ -271,7 +271,7 @@ def test_worker_with_read_only_cache_gives_same_results(
 
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     ) as cluster, Client(cluster) as client, open(log_path, "wb") as log:
         worker = subprocess.Popen(
             unshare + [
