@@ -1,6 +1,7 @@
 """GensimNASClassifier: architecture search as a scikit-learn classifier."""
 
 import contextlib
+import functools
 import json
 import numbers
 import shutil
@@ -561,7 +562,13 @@ def _is_positive_int(value):
 
 
 def _score_key(scoring, refit):
-    """The cv_results_ column that adaptive strategies optimise."""
+    """The cv_results_ column that adaptive strategies optimise.
+
+    A callable scoring may return one score or a dict of them, which only
+    its results tell; for one, the column is chosen from the results.
+    """
+    if callable(scoring):
+        return functools.partial(_column_of_callable, refit=refit)
     if isinstance(scoring, (list, tuple, set, dict)):
         if isinstance(refit, str):
             return f"mean_test_{refit}"
@@ -570,6 +577,16 @@ def _score_key(scoring, refit):
         )
         return f"mean_test_{first}"
     return "mean_test_score"
+
+
+def _column_of_callable(results, refit):
+    """The optimised column of a search whose scoring is a callable."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    if isinstance(refit, str):  # scikit-learn requires it to refit
+        return f"mean_test_{refit}"
+    # Without refit, the first metric the callable returned.
+    return next(key for key in results if key.startswith("mean_test_"))
 
 
 def _check_rank_by(rank_by, scoring):
