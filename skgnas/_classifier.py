@@ -436,7 +436,9 @@ default='random'
             self.strategy, space, self.n_trials, int(strategy_seed),
             self.strategy_options, verbose=self.verbose,
         )
-        _check_rank_by(getattr(strategy, "rank_by", None), self.scoring)
+        if getattr(strategy, "rank_by", None) is not None:
+            # A single metric's own name means its column, 'score'.
+            strategy.rank_by = _check_rank_by(strategy.rank_by, self.scoring)
         deadline = (
             started + self.time_budget if self.time_budget is not None
             else None
@@ -590,13 +592,17 @@ def _column_of_callable(results, refit):
 
 
 def _check_rank_by(rank_by, scoring):
-    """Before any training: halving's ``rank_by`` must be a scoring metric."""
+    """Before any training: halving's ``rank_by`` must be a scoring metric.
+
+    Returns the metric's name in ``cv_results_``: a single metric (a str,
+    or accuracy for ``scoring=None``) may be named as itself or 'score'.
+    """
     if rank_by is None or callable(scoring):
-        return  # a callable may return any metrics; checked after round 0
-    names = (
-        sorted(scoring) if isinstance(scoring, (list, tuple, set, dict))
-        else ["score"]
-    )
+        return rank_by  # a callable may return any metrics; checked later
+    multimetric = isinstance(scoring, (list, tuple, set, dict))
+    if not multimetric and rank_by == (scoring or "accuracy"):
+        return "score"
+    names = sorted(scoring) if multimetric else ["score"]
     if rank_by not in names:
         raise ValueError(
             f"strategy_options['rank_by'] of strategy 'halving' names "
@@ -605,3 +611,4 @@ def _check_rank_by(rank_by, scoring):
             f"scoring={{'accuracy': 'accuracy', {rank_by!r}: ...}} with "
             f"refit='accuracy'."
         )
+    return rank_by
