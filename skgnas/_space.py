@@ -12,6 +12,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from scipy.stats import rv_discrete
 from sklearn.model_selection import ParameterGrid
 
 from ._networks import ACTIVATIONS, LAYER_TYPES, POOLINGS, RNN_CELLS
@@ -125,6 +126,30 @@ def _is_distribution(value):
     return hasattr(value, "rvs") and callable(value.rvs)
 
 
+def _check_support(key, spec, check):
+    """A distribution must reach only valid values of ``key``.
+
+    Random search checks every draw, but evolution (quantile moves) and
+    Bayes (Optuna's ranges) take values anywhere in the support, so a
+    range that leaves the valid one is refused before anything trains.
+    """
+    if not hasattr(spec, "support"):
+        return  # a custom sampler: its draws are checked where they are made
+    low, high = (float(bound) for bound in spec.support())
+    # A discrete distribution reaches its bounds; a continuous one has
+    # probability 0 of hitting an open bound exactly.
+    discrete = isinstance(getattr(spec, "dist", None), rv_discrete)
+    too_low = low < check.low or (discrete and check.low_open
+                                  and low <= check.low)
+    too_high = check.high is not None and (
+        high > check.high or (discrete and high >= check.high))
+    if too_low or too_high:
+        raise ValueError(
+            f"search_space[{key!r}] is a distribution over [{low}, {high}], "
+            f"but {key!r} expects {check.describe()}; narrow its range."
+        )
+
+
 def _key(candidate):
     return json.dumps(
         {k: _plain(v) for k, v in candidate.items()}, sort_keys=True,
@@ -185,6 +210,7 @@ class SearchSpace:
                         f"{key!r} is categorical: pass a list, "
                         f"{check.describe()}."
                     )
+                _check_support(key, values, check)
                 continue
             if isinstance(values, (str, bytes)) or not isinstance(
                 values, (Sequence, np.ndarray)
