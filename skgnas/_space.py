@@ -12,7 +12,6 @@ import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.stats import rv_discrete
 from sklearn.model_selection import ParameterGrid
 
 from ._networks import ACTIVATIONS, LAYER_TYPES, POOLINGS, RNN_CELLS
@@ -127,27 +126,30 @@ def _is_distribution(value):
 
 
 def _check_support(key, spec, check):
-    """A distribution must reach only valid values of ``key``.
+    """A distribution must draw only valid values of ``key``.
 
     Random search checks every draw, but evolution (quantile moves) and
-    Bayes (Optuna's ranges) take values anywhere in the support, so a
-    range that leaves the valid one is refused before anything trains.
+    Bayes (Optuna's ranges) take values anywhere in the distribution's
+    range, so a range that leaves the valid one is refused before anything
+    trains. The range is taken between tiny quantiles, which are the
+    extremes those strategies reach, so an unbounded but narrow
+    distribution is still accepted.
     """
-    if not hasattr(spec, "support"):
+    if not hasattr(spec, "ppf"):
         return  # a custom sampler: its draws are checked where they are made
-    low, high = (float(bound) for bound in spec.support())
-    # A discrete distribution reaches its bounds; a continuous one has
-    # probability 0 of hitting an open bound exactly.
-    discrete = isinstance(getattr(spec, "dist", None), rv_discrete)
-    too_low = low < check.low or (discrete and check.low_open
-                                  and low <= check.low)
-    too_high = check.high is not None and (
-        high > check.high or (discrete and high >= check.high))
+    low, high = (float(spec.ppf(q)) for q in (_TAIL, 1.0 - _TAIL))
+    too_low = low < check.low or (check.low_open and low <= check.low)
+    too_high = check.high is not None and high >= check.high
     if too_low or too_high:
         raise ValueError(
-            f"search_space[{key!r}] is a distribution over [{low}, {high}], "
-            f"but {key!r} expects {check.describe()}; narrow its range."
+            f"search_space[{key!r}] is a distribution that draws values from "
+            f"{low:.4g} to {high:.4g}, but {key!r} expects "
+            f"{check.describe()}; narrow its range."
         )
+
+
+# Quantile below which (and above 1 minus which) no strategy draws.
+_TAIL = 1e-12
 
 
 def _key(candidate):
