@@ -608,7 +608,7 @@ def _check_rank_by(rank_by, scoring):
             f"strategy_options['rank_by'] of strategy 'halving' names "
             f"{rank_by!r}, which is not a scoring metric of this search; "
             f"valid names are {names}. Add it to scoring, e.g. "
-            f"scoring={{'accuracy': 'accuracy', {rank_by!r}: ...}} with "
-            f"refit='accuracy'."
+            f"scoring={{'main': 'accuracy', {rank_by!r}: ...}} with "
+            f"refit='main'."
         )
     return rank_by

@@ -84,3 +84,12 @@ def test_bayes_queues_ints_for_an_integer_setting_of_a_continuous_range(
     assert out_of_range == []
     units = [p["hidden_units"] for p in nas.cv_results_["params"]]
     assert all(isinstance(u, int) and 4 <= u <= 16 for u in units)
+
+
+def test_rank_by_message_suggests_a_valid_scoring_dict(tiny):
+    nas = _nas(strategy="halving", max_epochs=3, n_trials=3,
+               scoring={"a": "accuracy"}, refit="a",
+               strategy_options={"rank_by": "accuracy"})
+    with pytest.raises(ValueError, match=r"\['a'\].*scoring=\{'main': "
+                       r"'accuracy', 'accuracy': \.\.\.\} with refit='main'"):
+        nas.fit(*tiny)
