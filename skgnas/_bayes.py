@@ -147,8 +147,15 @@ class BayesStrategy(Strategy):
 
     def _params(self, index, genes):
         """Optuna parameters of the candidate ``genes`` of subspace ``index``."""
-        prefix = self._prefix(index)
-        params = {prefix + k: v for k, v in self.space.canonical(genes).items()}
+        prefix, subspace = self._prefix(index), self.space.subspaces[index]
+        params = {}
+        for key, value in self.space.canonical(genes).items():
+            # An integer setting drawn from a continuous distribution is
+            # suggested as an int; Optuna refuses a queued float for it.
+            if _is_distribution(subspace[key]) and _integral(
+                    key, subspace[key]):
+                value = int(round(value))
+            params[prefix + key] = value
         if len(self.space.subspaces) > 1:
             params["subspace"] = index
         return params
@@ -177,13 +184,17 @@ def _suggest_value(trial, name, key, spec):
 
     low, high = (_plain(bound) for bound in spec.support())
     log = _DISTRIBUTIONS[spec.dist.name]
-    integral = spec.dist.name == "randint" or (
-        getattr(SEARCH_KEYS[key][0], "kind", None) is numbers.Integral
-    )
-    if integral:
+    if _integral(key, spec):
         return trial.suggest_int(name, math.ceil(low), math.floor(high),
                                  log=log)
     return trial.suggest_float(name, float(low), float(high), log=log)
+
+
+def _integral(key, spec):
+    """Whether the distribution ``spec`` of ``key`` is suggested as ints."""
+    return spec.dist.name == "randint" or (
+        getattr(SEARCH_KEYS[key][0], "kind", None) is numbers.Integral
+    )
 
 
 def _check_distribution(key, spec):

@@ -1,6 +1,7 @@
 """GensimNASClassifier: architecture search as a scikit-learn classifier."""
 
 import contextlib
+import functools
 import json
 import numbers
 import shutil
@@ -435,7 +436,9 @@ default='random'
             self.strategy, space, self.n_trials, int(strategy_seed),
             self.strategy_options, verbose=self.verbose,
         )
-        _check_rank_by(getattr(strategy, "rank_by", None), self.scoring)
+        if getattr(strategy, "rank_by", None) is not None:
+            # A single metric's own name means its column, 'score'.
+            strategy.rank_by = _check_rank_by(strategy.rank_by, self.scoring)
         deadline = (
             started + self.time_budget if self.time_budget is not None
             else None
@@ -561,7 +564,13 @@ def _is_positive_int(value):
 
 
 def _score_key(scoring, refit):
-    """The cv_results_ column that adaptive strategies optimise."""
+    """The cv_results_ column that adaptive strategies optimise.
+
+    A callable scoring may return one score or a dict of them, which only
+    its results tell; for one, the column is chosen from the results.
+    """
+    if callable(scoring):
+        return functools.partial(_column_of_callable, refit=refit)
     if isinstance(scoring, (list, tuple, set, dict)):
         if isinstance(refit, str):
             return f"mean_test_{refit}"
@@ -572,19 +581,34 @@ def _score_key(scoring, refit):
     return "mean_test_score"
 
 
+def _column_of_callable(results, refit):
+    """The optimised column of a search whose scoring is a callable."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    if isinstance(refit, str):  # scikit-learn requires it to refit
+        return f"mean_test_{refit}"
+    # Without refit, the first metric the callable returned.
+    return next(key for key in results if key.startswith("mean_test_"))
+
+
 def _check_rank_by(rank_by, scoring):
-    """Before any training: halving's ``rank_by`` must be a scoring metric."""
+    """Before any training: halving's ``rank_by`` must be a scoring metric.
+
+    Returns the metric's name in ``cv_results_``: a single metric (a str,
+    or accuracy for ``scoring=None``) may be named as itself or 'score'.
+    """
     if rank_by is None or callable(scoring):
-        return  # a callable may return any metrics; checked after round 0
-    names = (
-        sorted(scoring) if isinstance(scoring, (list, tuple, set, dict))
-        else ["score"]
-    )
+        return rank_by  # a callable may return any metrics; checked later
+    multimetric = isinstance(scoring, (list, tuple, set, dict))
+    if not multimetric and rank_by == (scoring or "accuracy"):
+        return "score"
+    names = sorted(scoring) if multimetric else ["score"]
     if rank_by not in names:
         raise ValueError(
             f"strategy_options['rank_by'] of strategy 'halving' names "
             f"{rank_by!r}, which is not a scoring metric of this search; "
             f"valid names are {names}. Add it to scoring, e.g. "
-            f"scoring={{'accuracy': 'accuracy', {rank_by!r}: ...}} with "
-            f"refit='accuracy'."
+            f"scoring={{'main': 'accuracy', {rank_by!r}: ...}} with "
+            f"refit='main'."
         )
+    return rank_by

@@ -128,8 +128,8 @@ class HalvingStrategy(Strategy):
                 f"strategy_options['rank_by'] of strategy 'halving' names "
                 f"{self.rank_by!r}, which is not a scoring metric of this "
                 f"search; valid names are {metrics}. Add it to scoring, "
-                f"e.g. scoring={{'accuracy': 'accuracy', {self.rank_by!r}: "
-                f"...}} with refit='accuracy'."
+                f"e.g. scoring={{'main': 'accuracy', {self.rank_by!r}: "
+                f"...}} with refit='main'."
             )
         return [float(evaluate.value_of(c, column)) for c in candidates]
 

@@ -125,6 +125,33 @@ def _is_distribution(value):
     return hasattr(value, "rvs") and callable(value.rvs)
 
 
+def _check_support(key, spec, check):
+    """A distribution must draw only valid values of ``key``.
+
+    Random search checks every draw, but evolution (quantile moves) and
+    Bayes (Optuna's ranges) take values anywhere in the distribution's
+    range, so a range that leaves the valid one is refused before anything
+    trains. The range is taken between tiny quantiles, which are the
+    extremes those strategies reach, so an unbounded but narrow
+    distribution is still accepted.
+    """
+    if not hasattr(spec, "ppf"):
+        return  # a custom sampler: its draws are checked where they are made
+    low, high = (float(spec.ppf(q)) for q in (_TAIL, 1.0 - _TAIL))
+    too_low = low < check.low or (check.low_open and low <= check.low)
+    too_high = check.high is not None and high >= check.high
+    if too_low or too_high:
+        raise ValueError(
+            f"search_space[{key!r}] is a distribution that draws values from "
+            f"{low:.4g} to {high:.4g}, but {key!r} expects "
+            f"{check.describe()}; narrow its range."
+        )
+
+
+# Quantile below which (and above 1 minus which) no strategy draws.
+_TAIL = 1e-12
+
+
 def _key(candidate):
     return json.dumps(
         {k: _plain(v) for k, v in candidate.items()}, sort_keys=True,
@@ -185,6 +212,7 @@ class SearchSpace:
                         f"{key!r} is categorical: pass a list, "
                         f"{check.describe()}."
                     )
+                _check_support(key, values, check)
                 continue
             if isinstance(values, (str, bytes)) or not isinstance(
                 values, (Sequence, np.ndarray)

@@ -27,8 +27,9 @@ class Evaluator:
         The callback scikit-learn's ``BaseSearchCV._run_search`` receives.
     space : SearchSpace
         Gives each candidate its canonical key.
-    score_key : str
-        Column of ``cv_results_`` that strategies optimise.
+    score_key : str or callable
+        Column of ``cv_results_`` that strategies optimise, or a function
+        of ``cv_results_`` that names it (when only the results tell).
     batch_size : int
         Candidates sent to scikit-learn at once: enough to keep every
         worker busy, few enough to check the clock often.
@@ -71,7 +72,10 @@ class Evaluator:
         index = self._index.get(self.space.key_of(candidate))
         if index is None:
             return None
-        return float(self.results[self.score_key][index])
+        column = self.score_key
+        if callable(column):
+            column = column(self.results)
+        return float(self.results[column][index])
 
     def value_of(self, candidate, column):
         """``cv_results_[column]`` of an evaluated candidate, or None."""
