@@ -1,4 +1,4 @@
-"""Regression tests from a review of the default space, rank_by and inputs."""
+"""Edge cases: multi-metric callables, rank_by, distribution ranges, inputs."""
 
 import numpy as np
 import pytest
