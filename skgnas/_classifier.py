@@ -417,6 +417,12 @@ default='random'
         texts = check_texts(X)
         rng = check_random_state(self.random_state)
         cv_seed, strategy_seed, net_seed = rng.randint(2**31 - 1, size=3)
+        if groups is not None and not hasattr(groups, "__len__"):
+            raise TypeError(
+                f"groups expects an array-like with one group per document "
+                f"(list, numpy array or pandas Series); received "
+                f"{type(groups).__name__}."
+            )
         if groups is not None and len(groups) != len(texts):
             raise ValueError(
                 f"groups has {len(groups)} entries but X has {len(texts)} "

@@ -223,3 +223,6 @@ def test_groups_keep_each_group_in_one_fold(brown_records):
     assert len(test_groups) == 2 and not test_groups[0] & test_groups[1]
     with pytest.raises(ValueError, match="groups has 3 entries"):
         tiny_nas().fit(X, y, groups=groups[:3])
+    with pytest.raises(TypeError, match="groups expects an array-like.*"
+                                        "received generator"):
+        tiny_nas().fit(X, y, groups=(g for g in groups))
