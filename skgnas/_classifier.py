@@ -28,6 +28,8 @@ from ._cache import count_trainings
 from ._pickling import check_picklable
 from ._space import SearchSpace
 from ._strategies import Evaluator, _summary, batch_size_for, make_strategy
+# After _strategies, which imports the strategy modules in order.
+from ._halving import unknown_rank_by
 from ._textnet import TextNetClassifier
 from ._validation import check_labels, check_texts
 from ._vectorizer import GensimVectorizer
@@ -610,11 +612,5 @@ def _check_rank_by(rank_by, scoring):
         return "score"
     names = sorted(scoring) if multimetric else ["score"]
     if rank_by not in names:
-        raise ValueError(
-            f"strategy_options['rank_by'] of strategy 'halving' names "
-            f"{rank_by!r}, which is not a scoring metric of this search; "
-            f"valid names are {names}. Add it to scoring, e.g. "
-            f"scoring={{'main': 'accuracy', {rank_by!r}: ...}} with "
-            f"refit='main'."
-        )
+        raise unknown_rank_by(rank_by, names)
     return rank_by

@@ -124,14 +124,9 @@ class HalvingStrategy(Strategy):
                 key[len("mean_test_"):] for key in evaluate.results
                 if key.startswith("mean_test_")
             )
-            raise ValueError(
-                f"strategy_options['rank_by'] of strategy 'halving' names "
-                f"{self.rank_by!r}, which is not a scoring metric of this "
-                f"search; valid names are {metrics}. Add it to scoring, "
-                f"e.g. scoring={{'main': 'accuracy', {self.rank_by!r}: "
-                f"...}} with refit='main'."
-            )
+            raise unknown_rank_by(self.rank_by, metrics)
         return [float(evaluate.value_of(c, column)) for c in candidates]
+
 
     def select_best(self, results, metric):
         """Best successful row of the latest round that has one."""
@@ -163,3 +158,14 @@ def epoch_schedule(min_epochs, max_epochs, eta, n_candidates):
     ]
     # Rounding may repeat a value; each round must train longer.
     return sorted(set(epochs))
+
+
+def unknown_rank_by(rank_by, metrics):
+    """The error for a ``rank_by`` that is none of the search's ``metrics``."""
+    return ValueError(
+        f"strategy_options['rank_by'] of strategy 'halving' names "
+        f"{rank_by!r}, which is not a scoring metric of this search; valid "
+        f"names are {metrics}. Add it to scoring, e.g. "
+        f"scoring={{'main': 'accuracy', {rank_by!r}: ...}} with "
+        f"refit='main'."
+    )
