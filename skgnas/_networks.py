@@ -54,6 +54,18 @@ def masked_pool(h, mask, how):
     return filled.amax(dim=1).masked_fill(lengths == 0, 0.0)
 
 
+def _first_occurrences(ids, blank):
+    """Each row's ids sorted, with a mask of the first copy of each.
+
+    Positions holding ``blank`` (padding) are never marked. Sorting is
+    harmless where order does not matter, as in a bag.
+    """
+    ids, _ = torch.sort(ids, dim=1)
+    first = torch.ones_like(ids, dtype=torch.bool)
+    first[:, 1:] = ids[:, 1:] != ids[:, :-1]
+    return ids, first & (ids != blank)
+
+
 class TextNet(nn.Module):
     """A text classifier over token ids.
 
@@ -87,6 +99,11 @@ class TextNet(nn.Module):
         For ``'bag'``: 2 adds hashed bigram embeddings.
     ngram_buckets : int
         Number of hash buckets for bigrams.
+    binary : bool
+        For ``'bag'``: count each distinct word (and bigram) of a document
+        once, so a word repeated fifty times weighs no more than one said
+        once, as in a binary bag of words. ``False`` averages every
+        occurrence.
     freeze_embeddings : bool
         Keep the Gensim vectors fixed during training.
     trim_batches : bool
@@ -110,11 +127,13 @@ class TextNet(nn.Module):
         bidirectional=False,
         ngrams=1,
         ngram_buckets=2**16,
+        binary=False,
         freeze_embeddings=False,
         trim_batches=True,
     ):
         super().__init__()
         self.layer_type = layer_type
+        self.binary = binary
         self.pooling = pooling
         self.trim_batches = trim_batches
         self.embedding = nn.Embedding(
@@ -182,15 +201,25 @@ class TextNet(nn.Module):
         return self.output(self.dropout(features))
 
     def _forward_bag(self, X, emb, mask):
-        total = (emb * mask.unsqueeze(-1)).sum(dim=1)
-        count = mask.sum(dim=1, keepdim=True)
+        pairs = None
         if self.bigrams is not None and X.shape[1] > 1:
-            pair_mask = mask[:, 1:] & mask[:, :-1]
             buckets = (X[:, :-1] * _BIGRAM_PRIME + X[:, 1:]) % (
                 self.bigrams.num_embeddings
             )
-            pairs = self.bigrams(buckets) * pair_mask.unsqueeze(-1)
-            total = total + pairs.sum(dim=1)
+            # -1 marks pairs that touch padding.
+            pairs = buckets.masked_fill(~(mask[:, 1:] & mask[:, :-1]), -1)
+        if self.binary:
+            X, mask = _first_occurrences(X, PAD_ID)
+            emb = self.embedding(X)
+        total = (emb * mask.unsqueeze(-1)).sum(dim=1)
+        count = mask.sum(dim=1, keepdim=True)
+        if pairs is not None:
+            if self.binary:
+                pairs, pair_mask = _first_occurrences(pairs, -1)
+            else:
+                pair_mask = pairs >= 0
+            vectors = self.bigrams(pairs.clamp(min=0))
+            total = total + (vectors * pair_mask.unsqueeze(-1)).sum(dim=1)
             count = count + pair_mask.sum(dim=1, keepdim=True)
         return total / count.clamp(min=1)
 

@@ -77,6 +77,7 @@ SEARCH_KEYS = {
     "rnn_cell": (_Choice(RNN_CELLS), ("recurrent",)),
     "bidirectional": (_Choice((False, True)), ("recurrent",)),
     "ngrams": (_Choice((1, 2)), ("bag",)),
+    "binary": (_Choice((False, True)), ("bag",)),
     "freeze_embeddings": (_Choice((False, True)), None),
     "lr": (_Number(_REAL, 0.0, low_open=True), None),
     "weight_decay": (_Number(_REAL, 0.0), None),

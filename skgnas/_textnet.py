@@ -58,6 +58,12 @@ default='relu'
     bidirectional : bool, default=False
     ngrams : {1, 2}, default=2
         For ``layer_type='bag'``: add hashed bigram embeddings when 2.
+    binary : bool, default=True
+        For ``layer_type='bag'``: count each distinct word and bigram of a
+        document once instead of averaging every occurrence. On the
+        reference splits of the team corpora this gained 1.5 to 2.9
+        accuracy points on brown_genre and -0.3 to +0.5 on spam_assassin
+        (docs/search_space.md).
     freeze_embeddings : bool, default=False
         Keep the Gensim vectors fixed instead of fine-tuning them.
     lr : float, default=3e-3
@@ -117,6 +123,7 @@ default='relu'
         rnn_cell="gru",
         bidirectional=False,
         ngrams=2,
+        binary=True,
         freeze_embeddings=False,
         lr=3e-3,
         weight_decay=0.0,
@@ -141,6 +148,7 @@ default='relu'
         self.rnn_cell = rnn_cell
         self.bidirectional = bidirectional
         self.ngrams = ngrams
+        self.binary = binary
         self.freeze_embeddings = freeze_embeddings
         self.lr = lr
         self.weight_decay = weight_decay
@@ -276,6 +284,7 @@ default='relu'
             module__rnn_cell=self.rnn_cell,
             module__bidirectional=self.bidirectional,
             module__ngrams=self.ngrams,
+            module__binary=self.binary,
             module__freeze_embeddings=self.freeze_embeddings,
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=torch.optim.Adam,

@@ -7,6 +7,8 @@ from skgnas._networks import ACTIVATIONS
 ARCHITECTURES = [
     dict(layer_type="bag", ngrams=1),
     dict(layer_type="bag", ngrams=2),
+    dict(layer_type="bag", ngrams=1, binary=True),
+    dict(layer_type="bag", ngrams=2, binary=True),
     dict(layer_type="dense", num_layers=2, pooling="mean"),
     dict(layer_type="dense", num_layers=1, pooling="max"),
     dict(layer_type="convolutional", num_layers=3, kernel_size=3),
@@ -49,6 +51,34 @@ def test_empty_documents_give_finite_logits(arch):
     with torch.no_grad():
         out = net(torch.zeros(2, 5, dtype=torch.long))
     assert out.shape == (2, 3) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("ngrams", [1, 2])
+def test_binary_bag_counts_each_word_and_bigram_once(ngrams):
+    binary = _net(layer_type="bag", ngrams=ngrams, binary=True)
+    averaging = _net(layer_type="bag", ngrams=ngrams, binary=False)
+    # Same distinct words (5, 9) and bigrams ((5, 5), (5, 9)); different
+    # counts of each.
+    once = torch.tensor([[5, 5, 9, 0, 0, 0]])
+    often = torch.tensor([[5, 5, 5, 5, 5, 9]])
+    with torch.no_grad():
+        torch.testing.assert_close(binary(once), binary(often))
+        assert not torch.allclose(averaging(once), averaging(often))
+
+
+def test_binary_unigram_bag_ignores_word_order():
+    net = _net(layer_type="bag", ngrams=1, binary=True)
+    with torch.no_grad():
+        torch.testing.assert_close(net(torch.tensor([[2, 5, 9]])),
+                                   net(torch.tensor([[9, 9, 2, 5, 2]])))
+
+
+def test_binary_bag_matches_the_mean_of_distinct_embeddings():
+    net = _net(layer_type="bag", ngrams=1, binary=True)
+    doc = torch.tensor([[7, 3, 7, 7, 11, 3, 0, 0]])
+    distinct = net.embedding.weight[[3, 7, 11]].mean(dim=0)
+    with torch.no_grad():
+        torch.testing.assert_close(net(doc)[0], net.output(distinct))
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
