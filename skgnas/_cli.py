@@ -50,6 +50,15 @@ def _parser():
                         "'{\"layer_type\": [\"bag\", \"convolutional\"]}'")
     search.add_argument("--strategy", default="random",
                         choices=sorted(STRATEGIES), help="search strategy")
+    search.add_argument("--strategy-options", metavar="JSON",
+                        help="options of the strategy as JSON, e.g. "
+                        "'{\"rank_by\": \"neg_log_loss\"}' for halving; "
+                        "see docs/strategies.md")
+    search.add_argument("--scoring", default="accuracy",
+                        help="scikit-learn scorer name, or several separated "
+                        "by commas: the first picks the best architecture, "
+                        "the others are also reported (and halving may "
+                        "rank_by them)")
     search.add_argument("--n-trials", type=int, default=8,
                         help="candidates to evaluate")
     search.add_argument("--cv", type=int, default=3,
@@ -98,7 +107,9 @@ def _search(args):
             label_column=args.label_column, return_X_y=True,
         )
         say(f"skgnas: read {len(texts)} documents from {args.data}")
-    space = json.loads(args.space) if args.space else None
+    space = _json_option("--space", args.space)
+    options = _json_option("--strategy-options", args.strategy_options)
+    scoring, refit = _scoring_option(args.scoring)
     X_train, X_test, y_train, y_test = train_test_split(
         texts, labels, test_size=args.test_size, stratify=labels,
         random_state=args.random_state,
@@ -106,6 +117,9 @@ def _search(args):
     nas = GensimNASClassifier(
         space,
         strategy=args.strategy,
+        strategy_options=options,
+        scoring=scoring,
+        refit=refit,
         n_trials=args.n_trials,
         cv=args.cv,
         vectorizer=GensimVectorizer(vector_size=args.vector_size,
@@ -128,7 +142,9 @@ def _search(args):
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     joblib.dump(nas, out / "model.joblib")
-    _write_results(nas.cv_results_, out / "results.csv")
+    metrics = (["score"] if isinstance(nas.scoring, str)
+               else [nas.refit] + [m for m in nas.scoring if m != nas.refit])
+    _write_results(nas.cv_results_, out / "results.csv", metrics)
     summary = {
         "best_architecture": nas.best_architecture_,
         "best_cv_score": float(nas.best_score_),
@@ -150,16 +166,43 @@ def _search(args):
     return 0
 
 
+def _json_option(flag, text):
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{flag} expects JSON; {exc} in {text!r}") from None
+
+
+def _scoring_option(text):
+    """``'accuracy'`` -> one metric; ``'accuracy,neg_log_loss'`` -> a dict
+    of metrics refitting on the first."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise ValueError(
+            f"--scoring expects scorer names separated by commas, e.g. "
+            f"'accuracy,neg_log_loss'; received {text!r}."
+        )
+    if len(names) == 1:
+        return names[0], True
+    return {name: name for name in names}, names[0]
+
+
 def _metric_name(nas):
-    return nas.scoring if isinstance(nas.scoring, str) else "accuracy"
+    if isinstance(nas.scoring, str):
+        return nas.scoring
+    return nas.refit if isinstance(nas.refit, str) else "accuracy"
 
 
-def _write_results(cv_results, path):
-    keys = ["rank_test_score", "mean_test_score", "std_test_score",
-            "mean_fit_time", "params"]
+def _write_results(cv_results, path, metrics):
+    """One row per candidate, best first: rank, mean and spread of each
+    metric, fit time and the candidate's settings."""
+    keys = [f"{what}_test_{metric}" for metric in metrics
+            for what in ("rank", "mean", "std")]
     keys = [k for k in keys if k in cv_results]
-    order = np.argsort(cv_results.get("rank_test_score",
-                                      np.arange(len(cv_results["params"]))))
+    keys += ["mean_fit_time", "params"]
+    order = np.argsort(cv_results[f"rank_test_{metrics[0]}"], kind="stable")
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(keys)

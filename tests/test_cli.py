@@ -75,3 +75,39 @@ def test_bad_space_is_reported_not_raised(corpus, tmp_path, capsys):
                  "--output-dir", str(tmp_path)])
     assert code == 2
     assert "invalid value 'transformer'" in capsys.readouterr().err
+
+
+def test_strategy_options_and_several_metrics_reach_the_search(
+    corpus, tmp_path
+):
+    code = main([
+        "search", str(corpus), "--text-column", "body", "--label-column",
+        "kind", "--space", SPACE, "--strategy", "halving",
+        "--strategy-options", '{"rank_by": "neg_log_loss", "eta": 2}',
+        "--scoring", "accuracy,neg_log_loss", "--n-trials", "2",
+        "--cv", "2", "--max-epochs", "2", "--vector-size", "16",
+        "--max-len", "60", "--n-jobs", "1", "--output-dir", str(tmp_path),
+    ])
+    assert code == 0
+    model = joblib.load(tmp_path / "model.joblib")
+    assert model.strategy_options == {"rank_by": "neg_log_loss", "eta": 2}
+    assert model.refit == "accuracy"
+    with open(tmp_path / "results.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"rank_test_accuracy", "mean_test_neg_log_loss"} <= set(rows[0])
+    assert [row["rank_test_accuracy"] for row in rows][0] == "1"
+    assert all(float(row["mean_test_neg_log_loss"]) <= 0 for row in rows)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--strategy-options", "{rank_by: 1}"], "--strategy-options expects JSON"),
+    (["--scoring", "accuracy,,f1"], "--scoring expects scorer names"),
+])
+def test_malformed_options_are_reported(corpus, tmp_path, capsys, flags,
+                                        message):
+    code = main(["search", str(corpus), "--text-column", "body",
+                 "--label-column", "kind", *flags,
+                 "--output-dir", str(tmp_path)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "model.joblib").exists()
