@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from ._space import _is_distribution, _plain
+from ._space import _is_distribution, _plain, as_setting
 from ._strategies import (
     PROPOSALS_PER_ROUND,
     Strategy,
@@ -226,7 +226,8 @@ class EvolutionStrategy(Strategy):
         if not keys:
             return _Member(member.subspace, genes)
         key = keys[rng.choice(len(keys), p=_key_odds(keys, weights))]
-        genes[key] = _other_value(subspace[key], genes[key], rng)
+        genes[key] = as_setting(
+            key, _other_value(subspace[key], genes[key], rng))
         return _Member(member.subspace, genes)
 
 
@@ -251,10 +252,8 @@ def spread_genes(space, drawn, rng):
                 slices = (rng.permutation(len(group))
                           + rng.random_sample(len(group))) / len(group)
                 for genes, quantile in zip(group, slices):
-                    value = _plain(spec.ppf(max(quantile, 1e-12)))
-                    if isinstance(genes[key], numbers.Integral):
-                        value = int(round(value))
-                    genes[key] = value
+                    genes[key] = as_setting(
+                        key, spec.ppf(max(quantile, 1e-12)))
             else:
                 values = _distinct(spec)
                 shares = np.resize(rng.permutation(len(values)), len(group))

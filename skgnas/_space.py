@@ -126,6 +126,25 @@ def _is_distribution(value):
     return hasattr(value, "rvs") and callable(value.rvs)
 
 
+def as_setting(key, value):
+    """``value`` of ``key`` as the estimator takes it: a float drawn for an
+    integer setting (``uniform(4, 12)`` for ``hidden_units``) is rounded,
+    as Bayes' ``suggest_int`` does, so every strategy trains the same
+    networks from the same space."""
+    value = _plain(value)
+    if (getattr(SEARCH_KEYS[key][0], "kind", None) is _INT
+            and isinstance(value, float) and np.isfinite(value)):
+        return int(round(value))
+    return value
+
+
+def draw_value(key, spec, rng):
+    """One random value of ``key`` from a list or a distribution."""
+    if _is_distribution(spec):
+        return as_setting(key, spec.rvs(random_state=rng))
+    return _plain(spec[rng.randint(len(spec))])
+
+
 def _check_support(key, spec, check):
     """A distribution must draw only valid values of ``key``.
 
@@ -310,7 +329,7 @@ class SearchSpace:
         for key in sorted(space):
             values = space[key]
             if _is_distribution(values):
-                value = _plain(values.rvs(random_state=rng))
+                value = draw_value(key, values, rng)
                 check = SEARCH_KEYS[key][0]
                 if not check.accepts(value):
                     raise ValueError(

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from ._space import _is_distribution, _plain
+from ._space import draw_value
 
 __all__ = ["Evaluator", "Strategy", "STRATEGIES", "make_strategy"]
 
@@ -280,11 +280,7 @@ def draw_genes(space, rng):
     subspace = space.subspaces[index]
     genes = {}
     for key in sorted(subspace):
-        spec = subspace[key]
-        genes[key] = _plain(
-            spec.rvs(random_state=rng) if _is_distribution(spec)
-            else spec[rng.randint(len(spec))]
-        )
+        genes[key] = draw_value(key, subspace[key], rng)
     return index, genes
 
 

@@ -86,6 +86,20 @@ def test_bayes_queues_ints_for_an_integer_setting_of_a_continuous_range(
     assert all(isinstance(u, int) and 4 <= u <= 16 for u in units)
 
 
+@pytest.mark.parametrize("strategy", ["random", "evolution"])
+def test_every_strategy_rounds_an_integer_setting_of_a_continuous_range(
+    tiny, strategy
+):
+    # As Bayes does (above): the candidates train instead of failing.
+    nas = _nas(strategy=strategy, n_trials=6, search_space={
+        "layer_type": ["dense"], "hidden_units": scipy.stats.uniform(4, 12)})
+    nas.fit(*tiny)
+    units = [p["hidden_units"] for p in nas.cv_results_["params"]]
+    assert len(units) == 6
+    assert all(type(u) is int and 4 <= u <= 16 for u in units)
+    assert np.isfinite(nas.cv_results_["mean_test_score"]).all()
+
+
 def test_rank_by_message_suggests_a_valid_scoring_dict(tiny):
     nas = _nas(strategy="halving", max_epochs=3, n_trials=3,
                scoring={"a": "accuracy"}, refit="a",

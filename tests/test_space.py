@@ -104,9 +104,27 @@ def test_grid_rejects_distributions():
         space.grid()
 
 
-def test_a_distribution_drawing_invalid_values_is_named():
+class _Sampler:
+    """A custom sampler: it has ``rvs`` but no range to check up front."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def rvs(self, random_state=None):
+        return self.value
+
+
+def test_a_sampler_drawing_invalid_values_is_named():
+    space = SearchSpace({"dropout": _Sampler(1.5)}, DEFAULTS)
+    with pytest.raises(ValueError, match=r"'dropout'\] drew 1.5.*< 1.0"):
+        space.sample(3, 0)
+
+
+def test_floats_drawn_for_an_integer_setting_are_rounded():
     from scipy.stats import uniform
 
-    space = SearchSpace({"num_layers": uniform(1, 3)}, DEFAULTS)
-    with pytest.raises(ValueError, match=r"'num_layers'\] drew .*randint"):
-        space.sample(3, 0)
+    space = SearchSpace({"layer_type": ["dense"],
+                         "num_layers": uniform(1, 3)}, DEFAULTS)
+    layers = [c["num_layers"] for c in space.sample(4, 0)]
+    assert all(type(n) is int and 1 <= n <= 4 for n in layers)
+    assert len(set(layers)) > 1
