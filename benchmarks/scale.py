@@ -10,8 +10,9 @@ The corpus is synthetic: words drawn from a Zipf-like distribution over a
 vocabulary of made-up words, two classes told apart by a small set of words
 each class uses more often. Gensim makes one pass over the corpus
 (``epochs=1``): the memory does not depend on the number of passes and more
-would only lengthen the run. Every other setting is the default, so each
-document keeps all its 500 tokens in ids padded to ``max_len=1000``.
+would only lengthen the run. Every other setting is the default
+(``max_len=3000``), so each document keeps all its 500 tokens; the network
+works on ids only as wide as the longest document (500).
 
 Run from the repository root::
 
@@ -100,7 +101,7 @@ def main():
           f"{time.perf_counter() - started:.1f} s; rss {rss_gb():.2f} GB")
 
     clf = TextNetClassifier(
-        GensimVectorizer(vector_size=100, epochs=1),  # default max_len=1000
+        GensimVectorizer(vector_size=100, epochs=1),  # default max_len
         layer_type="convolutional", num_layers=1, hidden_units=64,
         batch_size=64, max_epochs=1, patience=None, random_state=SEED,
         n_threads=1,

@@ -39,7 +39,7 @@ def _key(vectorizer, texts):
 
 def _fit(vectorizer, texts, cache_dir=None):
     vectorizer = clone(vectorizer)
-    ids = vectorizer.fit_transform(texts)
+    ids = vectorizer.fit_token_ids(texts)
     if cache_dir is not None:
         _record_training(cache_dir)
     return vectorizer, ids

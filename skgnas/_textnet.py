@@ -330,7 +330,7 @@ default='relu'
     def transform_ids(self, X):
         """Token ids of ``X`` as the network sees them."""
         self._check_fitted()
-        return self.vectorizer_.transform(check_texts(X))
+        return self.vectorizer_.token_ids(check_texts(X))
 
     def predict_proba(self, X):
         """Class probabilities of new raw texts, columns as ``classes_``."""

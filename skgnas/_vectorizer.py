@@ -31,6 +31,18 @@ _GENSIM_MAX_SENTENCE = 10_000
 
 _MODELS = ("word2vec", "fasttext", "doc2vec")
 
+# Documents tokenized into one scratch block by token_ids.
+_ROWS_PER_BLOCK = 1024
+
+
+def _pad_to(ids, width):
+    """``ids`` padded on the right with PAD_ID to ``width`` columns."""
+    if ids.shape[1] == width:
+        return ids
+    padded = np.zeros((len(ids), width), dtype=np.int32)
+    padded[:, : ids.shape[1]] = ids
+    return padded
+
 
 def _check_positive_int(name, value):
     if (
@@ -154,9 +166,11 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
         word training) and 0 PV-DM.
     epochs : int, default=5
         Passes of Gensim over the training texts.
-    max_len : int, default=1000
+    max_len : int, default=3000
         Documents are cut to their first ``max_len`` tokens when transformed.
-        Vector training always sees every token.
+        Vector training always sees every token. A large value costs little
+        for short texts: networks work on ids only as wide as the longest
+        document (:meth:`token_ids`) and cut each batch to its own longest.
     tokenizer : callable, default=None
         Maps a str to a list of str. ``None`` means
         :func:`skgnas.simple_tokenize`. Define it at module level so the
@@ -187,7 +201,7 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
         min_count=2,
         sg=0,
         epochs=5,
-        max_len=1000,
+        max_len=3000,
         tokenizer=None,
         seed=0,
         workers=1,
@@ -307,27 +321,63 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
             Token ids, left-aligned, padded with :data:`PAD_ID`. Empty
             documents are all padding.
         """
+        return _pad_to(self.token_ids(X), self.max_len)
+
+    def token_ids(self, X):
+        """Like :meth:`transform`, but only as wide as the longest document.
+
+        A network cuts each batch to its longest document anyway, so
+        :class:`TextNetClassifier` uses this narrower matrix: with a large
+        ``max_len`` and short texts it is a fraction of the size.
+
+        Returns
+        -------
+        ids : ndarray of shape (n_docs, width), dtype int32
+            ``width`` is the longest document's token count, capped at
+            ``max_len`` (at least 1).
+        """
         check_is_fitted(self, "vocabulary_")
         texts = check_texts(X)
         tokenizer = self._tokenizer()
         lookup = self.vocabulary_.get
-        ids = np.zeros((len(texts), self.max_len), dtype=np.int32)
-        for row, text in enumerate(texts):
-            tokens = tokenizer(text)[: self.max_len]
-            ids[row, : len(tokens)] = np.fromiter(
-                map(lookup, tokens, repeat(UNK_ID)), np.int32, len(tokens)
-            )
+        # Rows are written a block at a time into max_len-wide scratch and
+        # kept only as wide as the block's longest document, so memory
+        # follows the documents, not max_len.
+        blocks, width = [], 1
+        for start in range(0, len(texts), _ROWS_PER_BLOCK):
+            chunk = texts[start:start + _ROWS_PER_BLOCK]
+            block = np.zeros((len(chunk), self.max_len), dtype=np.int32)
+            longest = 0
+            for row, text in enumerate(chunk):
+                tokens = tokenizer(text)[: self.max_len]
+                block[row, : len(tokens)] = np.fromiter(
+                    map(lookup, tokens, repeat(UNK_ID)), np.int32,
+                    len(tokens),
+                )
+                longest = max(longest, len(tokens))
+            blocks.append(block[:, :max(longest, 1)].copy())
+            width = max(width, longest)
+        ids = np.zeros((len(texts), width), dtype=np.int32)
+        start = 0
+        for block in blocks:
+            ids[start:start + len(block), : block.shape[1]] = block
+            start += len(block)
         return ids
 
     def fit_transform(self, X, y=None):
         """Fit on ``X`` and return its token ids, tokenizing only once."""
+        return _pad_to(self.fit_token_ids(X), self.max_len)
+
+    def fit_token_ids(self, X):
+        """Fit on ``X`` and return :meth:`token_ids` of it, tokenizing once."""
         self._check_params()
         corpus = _Corpus(check_texts(X), self._tokenizer())
         to_token_id = self._fit_corpus(corpus)
 
-        ids = np.zeros((len(corpus), self.max_len), dtype=np.int32)
         starts = corpus.offsets[:-1]
         stops = np.minimum(corpus.offsets[1:], starts + self.max_len)
+        width = max(int((stops - starts).max(initial=0)), 1)
+        ids = np.zeros((len(corpus), width), dtype=np.int32)
         for row, (start, stop) in enumerate(zip(starts.tolist(),
                                                 stops.tolist())):
             ids[row, : stop - start] = to_token_id[corpus.ids[start:stop]]

@@ -42,6 +42,33 @@ def test_long_documents_are_capped_at_max_len():
     ids = vec.transform(texts)
     assert (ids[0] != PAD_ID).sum() == 50
     assert (ids[1] != PAD_ID).sum() == 3
+    np.testing.assert_array_equal(vec.token_ids(texts), ids)
+
+
+def test_token_ids_are_transform_cut_to_the_longest_document(
+    spam_small, monkeypatch
+):
+    import skgnas._vectorizer as module
+
+    texts, _ = spam_small
+    vec = GensimVectorizer(**{**TINY_VECTORIZER, "max_len": 20_000})
+    fitted_ids = vec.fit_token_ids(texts)
+    # Small blocks, so rows of one matrix come from several of them.
+    monkeypatch.setattr(module, "_ROWS_PER_BLOCK", 7)
+    ids, full = vec.token_ids(texts), vec.transform(texts)
+    longest = max(len(simple_tokenize(t)) for t in texts)
+    assert full.shape == (len(texts), 20_000)
+    assert ids.shape == (len(texts), longest) and longest < 20_000
+    np.testing.assert_array_equal(full[:, : ids.shape[1]], ids)
+    assert np.all(full[:, ids.shape[1]:] == PAD_ID)
+    np.testing.assert_array_equal(fitted_ids, ids)
+    np.testing.assert_array_equal(vec.fit_transform(texts), full)
+
+
+def test_token_ids_of_empty_texts_keep_one_column(spam_small):
+    vec = GensimVectorizer(**TINY_VECTORIZER).fit(spam_small[0])
+    ids = vec.token_ids(["", "   "])
+    assert ids.shape == (2, 1) and np.all(ids == PAD_ID)
 
 
 def test_vectors_come_from_the_training_texts_only(spam_small):
