@@ -22,7 +22,7 @@ from ._vectorizer import PAD_ID
 
 __all__ = [
     "TextNet", "LAYER_TYPES", "ACTIVATIONS", "POOLINGS", "RNN_CELLS",
-    "TokenIdsDataset", "batch_order", "token_id_batches",
+    "TokenIdsDataset", "batch_order", "dataset_lengths", "token_id_batches",
 ]
 
 ACTIVATIONS = {
@@ -325,9 +325,9 @@ class TokenIdsDataset(Dataset):
         return X, torch.as_tensor(self.y[indices])
 
 
-def _lengths_of(dataset):
+def dataset_lengths(dataset):
     if isinstance(dataset, torch.utils.data.Subset):
-        return _lengths_of(dataset.dataset)[np.asarray(dataset.indices)]
+        return dataset_lengths(dataset.dataset)[np.asarray(dataset.indices)]
     return dataset.lengths
 
 
@@ -342,7 +342,7 @@ def token_id_batches(dataset, batch_size, shuffle=False, **kwargs):
     without ``shuffle`` batches keep the rows in order, as prediction needs.
     Other keyword arguments go to ``torch.utils.data.DataLoader``.
     """
-    sampler = _BatchSampler(_lengths_of(dataset), batch_size, shuffle)
+    sampler = _BatchSampler(dataset_lengths(dataset), batch_size, shuffle)
     return DataLoader(
         dataset, batch_sampler=sampler, collate_fn=_already_batched,
         **kwargs,

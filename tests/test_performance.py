@@ -250,3 +250,27 @@ def test_streamed_corpus_gives_gensims_vectors(spam_small, model):
         range(2, len(words) + 2)
     )
     np.testing.assert_array_equal(vectorizer.embedding_[2:], direct.wv.vectors)
+
+
+def test_validation_rows_come_sorted_by_length_from_the_same_split():
+    from skorch.dataset import ValidSplit
+
+    from skgnas._networks import TokenIdsDataset, dataset_lengths
+    from skgnas._textnet import _LengthSortedValidSplit
+
+    rng = np.random.RandomState(0)
+    lengths = rng.randint(1, 50, size=200)
+    ids = np.zeros((200, 50), dtype=np.int32)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = rng.randint(2, 100, size=n)
+    y = rng.randint(0, 3, size=200)
+    dataset = TokenIdsDataset(ids, y)
+
+    train, valid = _LengthSortedValidSplit(0.2, stratified=True,
+                                           random_state=3)(dataset, y)
+    plain_train, plain_valid = ValidSplit(0.2, stratified=True,
+                                          random_state=3)(dataset, y)
+    assert list(train.indices) == list(plain_train.indices)
+    assert sorted(valid.indices) == sorted(plain_valid.indices)
+    assert list(valid.indices) != list(plain_valid.indices)
+    assert np.all(np.diff(dataset_lengths(valid)) >= 0)
