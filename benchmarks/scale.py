@@ -11,7 +11,7 @@ vocabulary of made-up words, two classes told apart by a small set of words
 each class uses more often. Gensim makes one pass over the corpus
 (``epochs=1``): the memory does not depend on the number of passes and more
 would only lengthen the run. Every other setting is the default
-(``max_len=3000``), so each document keeps all its 500 tokens; the network
+(``max_len=2000``), so each document keeps all its 500 tokens; the network
 works on ids only as wide as the longest document (500).
 
 Run from the repository root::

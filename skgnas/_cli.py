@@ -73,7 +73,7 @@ def _parser():
                         help="dimension of the Gensim word vectors")
     search.add_argument("--max-len", type=int, default=300,
                         help="tokens kept per document (default 300, for "
-                        "a quick run; GensimVectorizer keeps 3000)")
+                        "a quick run; GensimVectorizer keeps 2000)")
     search.add_argument("--n-jobs", type=int, default=-1,
                         help="parallel fits (-1: one per core)")
     search.add_argument("--random-state", type=int, default=0,

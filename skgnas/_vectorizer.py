@@ -166,7 +166,7 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
         word training) and 0 PV-DM.
     epochs : int, default=5
         Passes of Gensim over the training texts.
-    max_len : int, default=3000
+    max_len : int, default=2000
         Documents are cut to their first ``max_len`` tokens when transformed.
         Vector training always sees every token. A large value costs little
         for short texts: networks work on ids only as wide as the longest
@@ -201,7 +201,7 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
         min_count=2,
         sg=0,
         epochs=5,
-        max_len=3000,
+        max_len=2000,
         tokenizer=None,
         seed=0,
         workers=1,
