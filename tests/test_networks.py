@@ -108,3 +108,21 @@ def test_frozen_embeddings_get_no_gradient():
 def test_unknown_layer_type_is_rejected():
     with pytest.raises(ValueError, match="layer_type expects one of"):
         TextNet(10, 4, 2, layer_type="transformer")
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_long_batches_run_in_row_slices_with_the_same_outputs_and_grads(
+    arch
+):
+    ids = torch.randint(1, 50, (7, 12))
+    ids[2, 5:] = 0
+    ids[6, 1:] = 0
+    outputs, grads = [], []
+    for max_positions in (10**6, 25):  # 25 positions: 2 rows at a time
+        net = _net(**arch, max_positions=max_positions)
+        out = net(ids)
+        out.sum().backward()
+        outputs.append(out.detach())
+        grads.append(net.output.weight.grad.clone())
+    torch.testing.assert_close(outputs[0], outputs[1])
+    torch.testing.assert_close(grads[0], grads[1])
