@@ -1,8 +1,10 @@
 import json
 
 import numpy as np
+import torch
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 
 from skgnas import GensimNASClassifier, GensimVectorizer
@@ -226,3 +228,70 @@ def test_groups_keep_each_group_in_one_fold(brown_records):
     with pytest.raises(TypeError, match="groups expects an array-like.*"
                                         "received generator"):
         tiny_nas().fit(X, y, groups=(g for g in groups))
+
+
+def test_refit_averages_refit_networks_trained_on_one_set_of_vectors(
+    fitted, spam_small
+):
+    best = fitted.best_estimator_
+    assert best.n_networks == fitted.refit_networks == 3
+    assert len(best.nets_) == 3 and best.net_ is best.nets_[0]
+    weights = [net.module_.output.weight.detach() for net in best.nets_]
+    assert not torch.allclose(weights[0], weights[1])
+    assert not torch.allclose(weights[1], weights[2])
+    # The same vectors: the refit added networks, not Gensim trainings.
+    assert fitted.n_vector_trainings_ == 3
+
+    X = spam_small[0][:30]
+    ids = best.transform_ids(X)
+    each = [torch.softmax(net.forward(ids), dim=1).numpy()
+            for net in best.nets_]
+    np.testing.assert_allclose(best.predict_proba(X), np.mean(each, axis=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_refit_networks_change_the_final_model_not_the_search(spam_small):
+    X, y = spam_small
+    space = {"layer_type": ["bag", "dense"]}
+    one = tiny_nas(space, strategy="grid", refit_networks=1).fit(X, y)
+    two = tiny_nas(space, strategy="grid", refit_networks=2).fit(X, y)
+    np.testing.assert_array_equal(one.cv_results_["mean_test_score"],
+                                  two.cv_results_["mean_test_score"])
+    assert one.best_architecture_ == two.best_architecture_
+    assert len(one.best_estimator_.nets_) == 1
+    assert len(two.best_estimator_.nets_) == 2
+    assert one.n_vector_trainings_ == two.n_vector_trainings_
+    # The first network is the single one; a fresh fit of the two-network
+    # model gives the same ensemble as networks added after the search.
+    np.testing.assert_array_equal(
+        one.best_estimator_.net_.module_.output.weight.detach(),
+        two.best_estimator_.net_.module_.output.weight.detach())
+    fresh = clone(two.best_estimator_).fit(X, y)
+    np.testing.assert_allclose(fresh.predict_proba(X[:40]),
+                               two.predict_proba(X[:40]), rtol=1e-5)
+
+
+@pytest.mark.parametrize("value", [0, 2.0, True, "3"])
+def test_bad_refit_networks_is_named_before_any_training(spam_small, value):
+    nas = tiny_nas(refit_networks=value)
+    with pytest.raises(ValueError, match="refit_networks expects a positive "
+                       f"int; received {value!r}"):
+        nas.fit(*spam_small)
+    assert not hasattr(nas, "cv_results_")
+
+
+def test_textnet_n_networks_and_add_networks_errors(spam_small):
+    from skgnas import TextNetClassifier
+
+    X, y = spam_small
+    with pytest.raises(ValueError, match=r"n_networks expects a positive "
+                       r"int; received 0"):
+        TextNetClassifier(n_networks=0).fit(X, y)
+    clf = TextNetClassifier(GensimVectorizer(**TINY_VECTORIZER),
+                            layer_type="bag", max_epochs=1,
+                            random_state=0).fit(X[:60], y[:60])
+    with pytest.raises(ValueError, match="previously unseen labels"):
+        clf.add_networks(X[:60], np.where(y[:60] == "spam", "eggs", "ham"), 2)
+    assert len(clf.nets_) == 1 and clf.n_networks == 1
+    clf.add_networks(X[:60], y[:60], 2)
+    assert len(clf.nets_) == 2 and clf.n_networks == 2
