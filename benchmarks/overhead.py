@@ -70,6 +70,7 @@ def run_skgnas(X, y):
         batch_size=BATCH_SIZE,
         patience=None,
         n_threads=1,
+        refit_networks=1,  # the bare loop refits one network too
         random_state=SEED,
     )
     nas.fit(X, y)

@@ -137,6 +137,9 @@ def run_search(strategy, X, y, cv, seed, size, n_jobs):
         scoring={"accuracy": "accuracy", "neg_log_loss": "neg_log_loss",
                  "epochs": epochs_trained},
         refit="accuracy",
+        # One refit network, so held-out figures compare with earlier runs
+        # and do not depend on averaging.
+        refit_networks=1,
         # Halving promotes by log-loss, which still separates networks
         # that tie on accuracy after an epoch (docs/strategies.md).
         strategy_options=(
