@@ -196,6 +196,12 @@ class TextNet(nn.Module):
             )
         self.output = nn.Linear(out_dim, n_classes)
 
+    def __setstate__(self, state):
+        # Networks saved before these settings existed: bags averaged every
+        # occurrence, and every batch ran whole.
+        state = {"binary": False, "max_positions": 32_768, **state}
+        super().__setstate__(state)
+
     def forward(self, X):
         X = X.long()
         mask = X != PAD_ID

@@ -183,6 +183,12 @@ default='relu'
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def __setstate__(self, state):
+        # Models saved before these settings existed: their bags averaged
+        # every occurrence, and they trained one network.
+        state = {"binary": False, "n_networks": 1, **state}
+        super().__setstate__(state)
+
     def _check_params(self):
         for key, (check, _) in SEARCH_KEYS.items():
             if "__" in key or key == "max_epochs":
