@@ -198,7 +198,7 @@ class TextNet(nn.Module):
 
     def __setstate__(self, state):
         # Networks saved before these settings existed: bags averaged every
-        # occurrence, and every batch ran whole.
+        # occurrence; row slices give the same outputs as whole batches.
         state = {"binary": False, "max_positions": 32_768, **state}
         super().__setstate__(state)
 
