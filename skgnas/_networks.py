@@ -137,6 +137,12 @@ class TextNet(nn.Module):
         max_positions=32_768,
     ):
         super().__init__()
+        if (not isinstance(max_positions, (int, np.integer))
+                or isinstance(max_positions, bool) or max_positions < 1):
+            raise ValueError(
+                f"TextNet: max_positions expects a positive int; received "
+                f"{max_positions!r}."
+            )
         self.layer_type = layer_type
         self.binary = binary
         self.max_positions = max_positions
