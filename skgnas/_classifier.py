@@ -337,6 +337,10 @@ default='random'
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def __setstate__(self, state):
+        # Models saved before refit_networks existed refitted one network.
+        super().__setstate__({"refit_networks": 1, **state})
+
     def _check_params(self):
         name = type(self).__name__
         if not _is_positive_int(self.n_trials):

@@ -137,6 +137,12 @@ class TextNet(nn.Module):
         max_positions=32_768,
     ):
         super().__init__()
+        if (not isinstance(max_positions, (int, np.integer))
+                or isinstance(max_positions, bool) or max_positions < 1):
+            raise ValueError(
+                f"TextNet: max_positions expects a positive int; received "
+                f"{max_positions!r}."
+            )
         self.layer_type = layer_type
         self.binary = binary
         self.max_positions = max_positions
@@ -195,6 +201,12 @@ class TextNet(nn.Module):
                 f"received {layer_type!r}."
             )
         self.output = nn.Linear(out_dim, n_classes)
+
+    def __setstate__(self, state):
+        # Networks saved before these settings existed: bags averaged every
+        # occurrence; row slices give the same outputs as whole batches.
+        state = {"binary": False, "max_positions": 32_768, **state}
+        super().__setstate__(state)
 
     def forward(self, X):
         X = X.long()

@@ -10,6 +10,7 @@ New strategies subclass :class:`Strategy` and register in ``STRATEGIES``.
 import math
 import numbers
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -165,6 +166,11 @@ class Strategy:
         self.n_trials = n_trials
         self.random_state = random_state
         self.verbose = verbose
+        if options is not None and not isinstance(options, Mapping):
+            raise TypeError(
+                f"strategy_options expects a dict of settings or None; "
+                f"received {options!r}."
+            )
         options = dict(options or {})
         unknown = sorted(set(options) - set(self.option_defaults))
         if unknown:

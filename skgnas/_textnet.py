@@ -183,6 +183,12 @@ default='relu'
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def __setstate__(self, state):
+        # Models saved before these settings existed: their bags averaged
+        # every occurrence, and they trained one network.
+        state = {"binary": False, "n_networks": 1, **state}
+        super().__setstate__(state)
+
     def _check_params(self):
         for key, (check, _) in SEARCH_KEYS.items():
             if "__" in key or key == "max_epochs":
@@ -250,7 +256,7 @@ default='relu'
             self.vectorizer_ = vectorizer
             self.nets_ = []
             self.seed_ = seed
-            self._train_networks(ids, targets)
+            self._train_networks(ids, targets, len(encoder.classes_))
 
         self.classes_ = encoder.classes_
         self.net_ = self.nets_[0]
@@ -265,11 +271,12 @@ default='relu'
             2**31 - 1, size=self.n_networks - 1)
         return [self.seed_, *map(int, extra)]
 
-    def _train_networks(self, ids, targets):
-        """Train the networks ``nets_`` still lacks, up to ``n_networks``."""
+    def _train_networks(self, ids, targets, n_classes):
+        """Train the networks ``nets_`` still lacks, up to ``n_networks``,
+        each with ``n_classes`` outputs."""
         embedding = self.vectorizer_.embedding_
         for seed in self._network_seeds()[len(self.nets_):]:
-            net = self._build_net(embedding, targets, seed)
+            net = self._build_net(embedding, n_classes, targets, seed)
             torch.manual_seed(seed)
             net.initialize()
             with torch.no_grad():
@@ -284,7 +291,8 @@ default='relu'
         ``n_networks`` in all, as ``fit`` with that ``n_networks`` would.
 
         The vectors are not trained again. ``X`` and ``y`` must be the
-        training data of ``fit``.
+        training data of ``fit``. A smaller ``n_networks`` than ``nets_``
+        holds keeps the first ``n_networks`` of them.
 
         Returns
         -------
@@ -298,8 +306,10 @@ default='relu'
         encoder.classes_ = self.classes_
         targets = encoder.transform(y).astype(np.int64)
         self.set_params(n_networks=n_networks)
+        del self.nets_[n_networks:]
         with torch_threads(self.n_threads):
-            self._train_networks(self.vectorizer_.token_ids(texts), targets)
+            self._train_networks(self.vectorizer_.token_ids(texts), targets,
+                                 len(self.classes_))
         return self
 
     def _use_validation(self, targets):
@@ -310,7 +320,7 @@ default='relu'
         n_valid = int(len(targets) * self.validation_fraction)
         return counts.min() >= 2 and n_valid >= len(counts)
 
-    def _build_net(self, embedding, targets, seed):
+    def _build_net(self, embedding, n_classes, targets, seed):
         validate = self._use_validation(targets)
         callbacks = []
         if validate:
@@ -325,7 +335,7 @@ default='relu'
             TextNet,
             module__n_embeddings=embedding.shape[0],
             module__embedding_dim=embedding.shape[1],
-            module__n_classes=int(targets.max()) + 1,
+            module__n_classes=n_classes,
             module__layer_type=self.layer_type,
             module__num_layers=self.num_layers,
             module__hidden_units=self.hidden_units,
@@ -358,7 +368,7 @@ default='relu'
             iterator_train=token_id_batches,
             iterator_valid=token_id_batches,
             iterator_train__shuffle=True,
-            classes=np.arange(int(targets.max()) + 1),
+            classes=np.arange(n_classes),
             device=self.device,
             verbose=self.verbose,
         )

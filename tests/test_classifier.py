@@ -295,3 +295,38 @@ def test_textnet_n_networks_and_add_networks_errors(spam_small):
     assert len(clf.nets_) == 1 and clf.n_networks == 1
     clf.add_networks(X[:60], y[:60], 2)
     assert len(clf.nets_) == 2 and clf.n_networks == 2
+
+
+def _tiny_textnet(**params):
+    from skgnas import TextNetClassifier
+
+    return TextNetClassifier(GensimVectorizer(**TINY_VECTORIZER),
+                             layer_type="bag", max_epochs=1, random_state=0,
+                             n_threads=1, **params)
+
+
+def test_add_networks_with_fewer_keeps_the_first_ones(spam_small):
+    X, y = spam_small[0][:80], spam_small[1][:80]
+    three = _tiny_textnet(n_networks=3).fit(X, y)
+    first = three.net_
+    three.add_networks(X, y, 1)
+    # As fit with n_networks=1: one network, the same first one.
+    assert three.n_networks == 1 and three.nets_ == [first]
+    assert three.net_ is first
+    one = _tiny_textnet(n_networks=1).fit(X, y)
+    np.testing.assert_allclose(three.predict_proba(X[:20]),
+                               one.predict_proba(X[:20]), rtol=1e-5)
+
+
+def test_added_networks_have_an_output_per_class_of_fit(brown_small):
+    X, y = brown_small
+    clf = _tiny_textnet().fit(X, y)
+    # Training data lacking the last class still gives networks with
+    # one output per class of fit, so predict_proba can average them.
+    kept = y != clf.classes_[-1]
+    clf.add_networks([x for x, k in zip(X, kept) if k], y[kept], 2)
+    assert [net.module_.output.out_features for net in clf.nets_] == [
+        len(clf.classes_)] * 2
+    proba = clf.predict_proba(X[:5])
+    assert proba.shape == (5, len(clf.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)

@@ -102,6 +102,8 @@ def test_strategy_options_and_several_metrics_reach_the_search(
 @pytest.mark.parametrize("flags, message", [
     (["--strategy-options", "{rank_by: 1}"], "--strategy-options expects JSON"),
     (["--scoring", "accuracy,,f1"], "--scoring expects scorer names"),
+    (["--strategy-options", "[1, 2]"],
+     "strategy_options expects a dict of settings or None; received [1, 2]"),
 ])
 def test_malformed_options_are_reported(corpus, tmp_path, capsys, flags,
                                         message):

@@ -126,3 +126,10 @@ def test_long_batches_run_in_row_slices_with_the_same_outputs_and_grads(
         grads.append(net.output.weight.grad.clone())
     torch.testing.assert_close(outputs[0], outputs[1])
     torch.testing.assert_close(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("value", [100.0, None, 0, -5, True])
+def test_bad_max_positions_is_named_when_the_network_is_built(value):
+    with pytest.raises(ValueError, match=r"TextNet: max_positions expects a "
+                       rf"positive int; received {value!r}"):
+        TextNet(10, 4, 2, max_positions=value)

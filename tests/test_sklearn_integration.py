@@ -169,3 +169,35 @@ def test_classifier_output_is_consistent(estimator, spam_small):
     # Predictions do not depend on which other documents share the call.
     np.testing.assert_allclose(
         estimator.predict_proba(X[5:10]), proba[5:10], rtol=1e-5, atol=1e-6)
+
+
+def test_models_pickled_before_binary_bags_and_row_slices_still_work(
+    spam_small
+):
+    import pickle
+
+    from skgnas import GensimVectorizer, TextNetClassifier
+
+    X, y = spam_small[0][:80], spam_small[1][:80]
+    clf = TextNetClassifier(
+        GensimVectorizer(vector_size=8, epochs=1, max_len=40),
+        layer_type="bag", binary=False, max_epochs=1, random_state=0,
+        n_threads=1,
+    ).fit(X, y)
+    before = clf.predict_proba(X[:20])
+    # What a model saved before those settings existed holds: bags that
+    # average every occurrence, one network, no row slices.
+    for name in ("binary", "n_networks", "nets_", "seed_"):
+        delattr(clf, name)
+    for name in ("binary", "max_positions"):
+        delattr(clf.net_.module_, name)
+    old = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(old.predict_proba(X[:20]), before, rtol=1e-6)
+    assert old.get_params()["binary"] is False
+    assert old.get_params()["n_networks"] == 1
+    assert "TextNetClassifier" in repr(old)
+    from skgnas import GensimNASClassifier
+
+    nas = GensimNASClassifier()
+    del nas.refit_networks
+    assert pickle.loads(pickle.dumps(nas)).get_params()["refit_networks"] == 1

@@ -4,6 +4,7 @@ Every search here is real (Gensim, skorch, scikit-learn's search CV) but
 tiny: small vectors, one or two epochs, a few units, one torch thread.
 """
 
+import re
 import zlib
 
 import numpy as np
@@ -411,6 +412,16 @@ def test_bad_options(spam_small, strategy, options, space, match):
     nas.set_params(strategy_options=options)
     with pytest.raises(ValueError, match=match):
         nas.fit(X, y)
+
+
+@pytest.mark.parametrize("options", [[("eta", 2)], "eta", []])
+def test_strategy_options_that_are_not_a_dict_are_named(spam_small, options):
+    nas = make("halving").set_params(strategy_options=options)
+    with pytest.raises(TypeError, match=r"strategy_options expects a dict "
+                       r"of settings or None; received "
+                       + re.escape(repr(options))):
+        nas.fit(*spam_small)
+    assert not hasattr(nas, "cv_results_")
 
 
 def test_halving_warns_when_it_cannot_halve():
