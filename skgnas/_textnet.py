@@ -299,6 +299,12 @@ default='relu'
         self : TextNetClassifier
         """
         self._check_fitted()
+        if not hasattr(self, "seed_"):
+            raise NotFittedYetError(
+                f"This {type(self).__name__} was saved by an skgnas version "
+                f"without add_networks, so the seeds of more networks are "
+                f"unknown; fit it again with n_networks={n_networks!r}."
+            )
         _check_n_networks(type(self).__name__, "n_networks", n_networks)
         texts = check_texts(X)
         y = check_labels(y, len(texts))

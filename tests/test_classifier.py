@@ -330,3 +330,17 @@ def test_added_networks_have_an_output_per_class_of_fit(brown_small):
     proba = clf.predict_proba(X[:5])
     assert proba.shape == (5, len(clf.classes_))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_add_networks_on_a_model_from_before_it_existed_says_so(spam_small):
+    from skgnas import TextNetClassifier
+
+    X, y = spam_small
+    clf = TextNetClassifier(GensimVectorizer(**TINY_VECTORIZER),
+                            layer_type="bag", max_epochs=1,
+                            random_state=0).fit(X[:60], y[:60])
+    del clf.nets_, clf.seed_  # as a model saved before they existed
+    with pytest.raises(NotFittedYetError, match="without add_networks.*fit "
+                       "it again with n_networks=2"):
+        clf.add_networks(X[:60], y[:60], 2)
+    assert clf.predict(X[:5]).shape == (5,)
