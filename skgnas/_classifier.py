@@ -31,7 +31,9 @@ from ._strategies import Evaluator, _summary, batch_size_for, make_strategy
 # After _strategies, which imports the strategy modules in order.
 from ._halving import unknown_rank_by
 from ._textnet import TextNetClassifier
-from ._validation import check_labels, check_texts
+from ._validation import (
+    check_labels, check_positive_int, check_texts, is_positive_int,
+)
 from ._vectorizer import GensimVectorizer
 from .exceptions import NotFittedYetError
 
@@ -343,11 +345,7 @@ default='random'
 
     def _check_params(self):
         name = type(self).__name__
-        if not _is_positive_int(self.n_trials):
-            raise ValueError(
-                f"{name}: n_trials expects a positive int; received "
-                f"{self.n_trials!r}."
-            )
+        check_positive_int(name, "n_trials", self.n_trials)
         if self.time_budget is not None and not (
             isinstance(self.time_budget, numbers.Real)
             and not isinstance(self.time_budget, bool)
@@ -357,12 +355,8 @@ default='random'
                 f"{name}: time_budget expects a positive number of seconds "
                 f"or None; received {self.time_budget!r}."
             )
-        if not _is_positive_int(self.refit_networks):
-            raise ValueError(
-                f"{name}: refit_networks expects a positive int; received "
-                f"{self.refit_networks!r}."
-            )
-        if not _is_positive_int(self.verbose + 1 if isinstance(
+        check_positive_int(name, "refit_networks", self.refit_networks)
+        if not is_positive_int(self.verbose + 1 if isinstance(
                 self.verbose, numbers.Integral) else None):
             raise ValueError(
                 f"{name}: verbose expects an int >= 0; received "
@@ -375,7 +369,7 @@ default='random'
                 f"{name}: vectorizer expects a GensimVectorizer or None; "
                 f"received {type(self.vectorizer).__name__}."
             )
-        if self.n_threads is not None and not _is_positive_int(
+        if self.n_threads is not None and not is_positive_int(
             self.n_threads
         ):
             raise ValueError(
@@ -586,14 +580,6 @@ default='random'
         if self.multimetric_ or self.scoring is None:
             return super().score(X, y, sample_weight=sample_weight)
         return self.scorer_(self.best_estimator_, check_texts(X), y)
-
-
-def _is_positive_int(value):
-    return (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool)
-        and value >= 1
-    )
 
 
 def _score_key(scoring, refit):

@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import DataLoader
 
+from ._validation import check_positive_int
 from ._vectorizer import PAD_ID
 
 __all__ = [
@@ -137,12 +138,7 @@ class TextNet(nn.Module):
         max_positions=32_768,
     ):
         super().__init__()
-        if (not isinstance(max_positions, (int, np.integer))
-                or isinstance(max_positions, bool) or max_positions < 1):
-            raise ValueError(
-                f"TextNet: max_positions expects a positive int; received "
-                f"{max_positions!r}."
-            )
+        check_positive_int("TextNet", "max_positions", max_positions)
         self.layer_type = layer_type
         self.binary = binary
         self.max_positions = max_positions

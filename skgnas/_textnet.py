@@ -16,7 +16,7 @@ from ._networks import (
 )
 from ._space import SEARCH_KEYS, SearchSpace
 from ._threads import torch_threads
-from ._validation import check_labels, check_texts
+from ._validation import check_labels, check_positive_int, check_texts
 from ._vectorizer import GensimVectorizer
 from .exceptions import NotFittedYetError
 
@@ -214,7 +214,7 @@ default='relu'
                 f"{type(self).__name__}: patience expects a positive int or "
                 f"None; received {self.patience!r}."
             )
-        _check_n_networks(type(self).__name__, "n_networks", self.n_networks)
+        check_positive_int(type(self).__name__, "n_networks", self.n_networks)
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(
                 f"{type(self).__name__}: validation_fraction expects a float "
@@ -305,7 +305,7 @@ default='relu'
                 f"without add_networks, so the seeds of more networks are "
                 f"unknown; fit it again with n_networks={n_networks!r}."
             )
-        _check_n_networks(type(self).__name__, "n_networks", n_networks)
+        check_positive_int(type(self).__name__, "n_networks", n_networks)
         texts = check_texts(X)
         y = check_labels(y, len(texts))
         encoder = LabelEncoder()
@@ -411,11 +411,12 @@ default='relu'
         # not copied whole: at 100,000 x 1,000 tokens a copy is 400 MB.
         order = np.argsort(document_lengths(ids), kind="stable")
         proba = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
+        # Models saved before nets_ existed hold net_ alone.
+        nets = getattr(self, "nets_", [self.net_])
         with torch_threads(self.n_threads):
-            # Models saved before nets_ existed hold net_ alone.
-            for net in getattr(self, "nets_", [self.net_]):
+            for net in nets:
                 _add_probabilities(net, ids, order, proba)
-        proba /= len(getattr(self, "nets_", [self.net_]))
+        proba /= len(nets)
         return proba
 
     def predict(self, X):
@@ -460,14 +461,6 @@ def _add_probabilities(net, ids, order, proba):
             rows = order[done:done + len(logits)]
             proba[rows] += torch.softmax(logits, dim=1).numpy()
             done += len(logits)
-
-
-def _check_n_networks(owner, name, value):
-    if (not isinstance(value, (int, np.integer)) or isinstance(value, bool)
-            or value < 1):
-        raise ValueError(
-            f"{owner}: {name} expects a positive int; received {value!r}."
-        )
 
 
 def _silent(*args, **kwargs):

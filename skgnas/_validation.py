@@ -4,7 +4,26 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_texts", "check_labels"]
+__all__ = ["check_texts", "check_labels", "check_positive_int",
+           "is_positive_int"]
+
+
+def is_positive_int(value):
+    """Whether ``value`` is an int >= 1 (numpy ints too, bools not)."""
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and value >= 1
+    )
+
+
+def check_positive_int(owner, name, value):
+    """Raise ``ValueError`` naming ``owner``'s ``name`` unless ``value`` is
+    a positive int."""
+    if not is_positive_int(value):
+        raise ValueError(
+            f"{owner}: {name} expects a positive int; received {value!r}."
+        )
 
 
 def check_texts(X, *, name="X"):

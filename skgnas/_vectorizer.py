@@ -7,7 +7,6 @@ from a restartable iterable that rebuilds each one's token list from those
 ids while it trains.
 """
 
-import numbers
 from array import array
 from itertools import repeat
 
@@ -18,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._tokenize import simple_tokenize
-from ._validation import check_texts
+from ._validation import check_positive_int, check_texts
 
 __all__ = ["GensimVectorizer", "PAD_ID", "UNK_ID"]
 
@@ -42,18 +41,6 @@ def _pad_to(ids, width):
     padded = np.zeros((len(ids), width), dtype=np.int32)
     padded[:, : ids.shape[1]] = ids
     return padded
-
-
-def _check_positive_int(name, value):
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value < 1
-    ):
-        raise ValueError(
-            f"GensimVectorizer: {name} expects a positive int; received "
-            f"{value!r}."
-        )
 
 
 class _WordIndex(dict):
@@ -232,7 +219,7 @@ class GensimVectorizer(TransformerMixin, BaseEstimator):
             )
         for name in ("vector_size", "window", "min_count", "epochs",
                      "max_len", "workers"):
-            _check_positive_int(name, getattr(self, name))
+            check_positive_int("GensimVectorizer", name, getattr(self, name))
         if self.sg not in (0, 1):
             raise ValueError(
                 f"GensimVectorizer: sg expects 0 (CBOW) or 1 (skip-gram); "
